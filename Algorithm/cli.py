@@ -1,0 +1,213 @@
+"""Command line on the same API as the GUI: python -m Algorithm register|gallery|search|models|info ..."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .config import CATEGORIES
+
+
+def _box(text: str):
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 in pixels") from None
+    if len(vals) != 4 or vals[2] <= vals[0] or vals[3] <= vals[1]:
+        raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 with x2 > x1 and y2 > y1")
+    return tuple(vals)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m Algorithm", description="Person and vehicle re-identification")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("register", help="register a person or vehicle from a photo")
+    _common(r)
+    r.add_argument("photo", type=Path)
+    r.add_argument("--label", required=True)
+    r.add_argument("--category", choices=CATEGORIES, default="person")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--box", type=_box, help="x1,y1,x2,y2 of the one to register, when the photo shows several")
+    g.add_argument("--whole", action="store_true", help="the photo is already a tight crop: use it whole")
+
+    gl = sub.add_parser("gallery", help="list, rename or delete gallery contents; backup and restore")
+    _common(gl)
+    gsub = gl.add_subparsers(dest="action", required=True)
+    ls = gsub.add_parser("list")
+    ls.add_argument("--filter", default="")
+    ls.add_argument("--json", action="store_true")
+    rn = gsub.add_parser("rename")
+    rn.add_argument("label", help="current label")
+    rn.add_argument("new_label")
+    de = gsub.add_parser("delete", help="delete an identity (by label) or one photo (--entry ID)")
+    de.add_argument("label", nargs="?")
+    de.add_argument("--entry", type=int)
+    bk = gsub.add_parser("backup")
+    bk.add_argument("dest", type=Path)
+    rs = gsub.add_parser("restore")
+    rs.add_argument("src", type=Path)
+
+    s = sub.add_parser("search", help="find gallery identities in an image, a video or a folder")
+    _common(s)
+    s.add_argument("path", type=Path)
+    s.add_argument("--out", type=Path, help="write results as JSON")
+    s.add_argument("--csv", type=Path, help="write sightings as CSV")
+    s.add_argument("--threshold", type=float, help="match distance (1 - cosine); default: the model's")
+    s.add_argument("--sample-ft", type=int, default=1, help="process every k-th video frame (tracking wants 1)")
+    s.add_argument("--no-tracking", action="store_true")
+    s.add_argument("--tracker", choices=("bytetrack", "botsort"), default="bytetrack")
+    s.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    s.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    m = sub.add_parser("models", help="check or provision model files from models/models.json")
+    m.add_argument("action", choices=("check", "fetch", "list"))
+    m.add_argument("--from", dest="source", type=Path, help="copy from this folder instead of downloading")
+
+    sub.add_parser("info", help="devices and which model serves which category")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import ReIdError
+
+    try:
+        return _run(args)
+    except ReIdError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _engine(args, **settings):
+    from .outer_api import Engine, Settings
+
+    return Engine(args.gallery, Settings().with_(keep_frames=False, **settings))
+
+
+def _find_identity(eng, label: str):
+    from .errors import GalleryError
+
+    for i in eng.identities():
+        if i.label.lower() == label.lower():
+            return i
+    raise GalleryError(f"No identity labelled '{label}'")
+
+
+def _run(args) -> int:
+    if args.cmd == "models":
+        from . import provision
+
+        return provision.main(args.action, args.source)
+
+    if args.cmd == "info":
+        from .outer_api import Engine, device_options
+
+        for o in device_options():
+            print(f"device {o.name}: {'available' if o.available else 'unavailable: ' + o.reason}")
+        eng = Engine()
+        print(json.dumps(eng.model_info(), indent=1))
+        return 0
+
+    if args.cmd == "register":
+        eng = _engine(args)
+        r = eng.register(args.photo, args.label, args.category, box=args.box, whole=args.whole)
+        how = "whole photo" if r.whole_image else "box " + ",".join(str(int(round(v))) for v in r.box)
+        state = "new identity" if r.new_identity else "photo added to existing identity"
+        print(f"registered '{r.label}' ({r.category}, {how}): {state} #{r.identity_id}, photo #{r.entry_id}")
+        return 0
+
+    if args.cmd == "gallery":
+        eng = _engine(args)
+        if args.action == "list":
+            rows = eng.identities(args.filter)
+            if args.json:
+                print(json.dumps([{"id": i.id, "label": i.label, "category": i.category, "photos": i.n_entries,
+                                   "created": i.created} for i in rows], ensure_ascii=False, indent=1))
+            else:
+                for i in rows:
+                    photos = ", ".join(f"#{e.id}" for e in eng.entries(i.id))
+                    print(f"{i.id:>4}  {i.label:<24} {i.category:<8} {i.n_entries} photo(s) [{photos}]  {i.created}")
+                print(f"{len(rows)} identities")
+        elif args.action == "rename":
+            ident = _find_identity(eng, args.label)
+            eng.rename(ident.id, args.new_label)
+            print(f"renamed '{ident.label}' to '{args.new_label}'")
+        elif args.action == "delete":
+            if args.entry is not None:
+                gone = eng.delete_entry(args.entry)
+                print(f"deleted photo #{args.entry}" + (" and its identity (it was the last photo)" if gone else ""))
+            elif args.label:
+                ident = _find_identity(eng, args.label)
+                eng.delete_identity(ident.id)
+                print(f"deleted '{ident.label}' and its {ident.n_entries} photo(s)")
+            else:
+                print("error: give a label or --entry ID", file=sys.stderr)
+                return 2
+        elif args.action == "backup":
+            print(f"gallery saved to {eng.backup(args.dest)}")
+        elif args.action == "restore":
+            eng.restore(args.src)
+            print(f"gallery restored from {args.src}")
+        return 0
+
+    if args.cmd == "search":
+        return _search(args)
+    return 2
+
+
+def _search(args) -> int:
+    from tqdm import tqdm
+
+    cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
+    eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
+                  tracker=args.tracker, categories=cats, device=args.device)
+    bar = None
+
+    def on_file(i, n, path):
+        nonlocal bar
+        if bar is not None:
+            bar.close()
+        bar = None if args.quiet else tqdm(desc=f"[{i + 1}/{n}] {path.name}", unit="frame", leave=False)
+
+    def on_frame(fr):
+        if bar is not None:
+            if fr.total_frames and bar.total != fr.total_frames:
+                bar.total = fr.total_frames
+            bar.n = fr.frame_index + 1
+            bar.refresh()
+
+    def on_result(res):
+        if res.error:
+            tqdm.write(f"skipped {res.path}: {res.error}")
+            return
+        found = [m.label for f in res.frames for m in (b.match for b in f.boxes)] if res.kind == "image" else []
+        if res.kind == "image":
+            tqdm.write(f"{res.path}: " + (", ".join(found) if found else "no match"))
+        else:
+            tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
+                       f"for {res.stats.detections} boxes")
+            for s in res.sightings:
+                segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={g.best_distance:.3f})" for g in s.segments)
+                tqdm.write(f"    {s.label}: {segs}")
+
+    report = eng.search(args.path, on_frame=on_frame, on_file=on_file, on_result=on_result, max_frames=args.max_frames)
+    if bar is not None:
+        bar.close()
+    if args.out:
+        print(f"results written to {eng.export_json(report, args.out)}")
+    if args.csv:
+        print(f"sightings written to {eng.export_csv(report, args.csv)}")
+    n_err = len(report.errors)
+    print(f"{len(report.files)} file(s) searched, {n_err} skipped with errors")
+    return 1 if report.files and n_err == len(report.files) else 0

@@ -1,0 +1,188 @@
+"""Model registry and run settings: configuration is data (models/models.json), read here once."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ModelError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MODELS_DIR = PROJECT_DIR / "models"
+MANIFEST_PATH = MODELS_DIR / "models.json"
+# Models a user adds (GUI or CLI) go here, beside the shipped manifest, so updates never clobber them.
+LOCAL_MANIFEST_PATH = MODELS_DIR / "local_models.json"
+CATEGORIES = ("person", "vehicle")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of the model registry. Paths are relative to a weights folder."""
+
+    name: str
+    kind: str  # "detector" | "reid"
+    file: str
+    title: str = ""
+    sha256: str = ""
+    size: int = 0
+    url: str = ""
+    source: str = ""
+    licence: str = ""
+    backend: str = "ultralytics"  # detectors: "ultralytics" | "yolox"
+    input_size: tuple[int, int] = (256, 128)  # (height, width)
+    conf: float = 0.25
+    iou: float = 0.7
+    # detectors: category -> COCO class ids; reid: list of categories served
+    categories: dict | tuple = ()
+    channel_order: str = "RGB"
+    scale: float = 1 / 255
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    normalized_in_graph: bool = False
+    output_dim: int = 0
+    threshold: float = 0.3
+    thresholds: dict = field(default_factory=dict)  # per-category overrides of threshold
+    trained_on: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict) -> "ModelSpec":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ModelError(f"Model '{name}' in the model config has unknown keys: {sorted(unknown)}")
+        kw = dict(data)
+        for key in ("input_size", "mean", "std"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
+        if isinstance(kw.get("categories"), list):
+            kw["categories"] = tuple(kw["categories"])
+        if kw.get("kind") not in ("detector", "reid"):
+            raise ModelError(f"Model '{name}' needs kind 'detector' or 'reid'")
+        return cls(name=name, **kw)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("name")
+        for key in ("input_size", "mean", "std"):
+            d[key] = list(d[key])
+        if isinstance(d["categories"], tuple):
+            d["categories"] = list(d["categories"])
+        return d
+
+    def threshold_for(self, category: str) -> float:
+        return float(self.thresholds.get(category, self.threshold))
+
+
+def weight_dirs() -> list[Path]:
+    """Where weights are looked for: the project's models/ first, then $REID_MODELS_DIR."""
+    dirs = [MODELS_DIR]
+    extra = os.environ.get("REID_MODELS_DIR")
+    if extra:
+        dirs.append(Path(extra))
+    return dirs
+
+
+@dataclass
+class Registry:
+    models: dict[str, ModelSpec]
+    detector: str
+    reid: dict[str, str]  # category -> reid model name
+
+    def get(self, name: str) -> ModelSpec:
+        try:
+            return self.models[name]
+        except KeyError:
+            raise ModelError(f"No model named '{name}' in the model config ({MANIFEST_PATH})") from None
+
+    def reid_for(self, category: str) -> ModelSpec:
+        if category not in self.reid:
+            raise ModelError(f"No ReID model is configured for category '{category}'")
+        return self.get(self.reid[category])
+
+    def path_of(self, name: str) -> Path:
+        """Existing, sha256-checked file of a model, or a ModelError saying what to do."""
+        spec = self.get(name)
+        candidates = [Path(spec.file)] if Path(spec.file).is_absolute() else [d / spec.file for d in weight_dirs()]
+        for p in candidates:
+            if p.is_file():
+                from .provision import verify  # late: provision imports this module
+
+                verify(spec, p)
+                return p
+        raise ModelError(
+            f"Model file for '{name}' is missing: {spec.file}. Looked in: "
+            + ", ".join(str(p) for p in candidates)
+            + ". Run install.sh / install.bat (or `python -m Algorithm models fetch`) to provision it."
+        )
+
+
+def load_registry(manifest: Path | None = None, local: Path | None = None) -> Registry:
+    manifest = manifest or MANIFEST_PATH
+    local = LOCAL_MANIFEST_PATH if local is None else local
+    try:
+        data = json.loads(Path(manifest).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelError(f"Cannot read the model config {manifest}: {e}") from e
+    models = {n: ModelSpec.from_dict(n, d) for n, d in data.get("models", {}).items()}
+    active = data.get("active", {})
+    detector, reid = active.get("detector"), dict(active.get("reid", {}))
+    if local and Path(local).is_file():
+        try:
+            extra = json.loads(Path(local).read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise ModelError(f"Cannot read the local model config {local}: {e}") from e
+        models.update({n: ModelSpec.from_dict(n, d) for n, d in extra.get("models", {}).items()})
+        detector = extra.get("active", {}).get("detector", detector)
+        reid.update(extra.get("active", {}).get("reid", {}))
+    return Registry(models=models, detector=detector, reid=reid)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-run settings the GUI exposes. `threshold=None` means the ReID model's own default."""
+
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    sample_ft: int = 1  # process every k-th frame
+    threshold: float | None = None
+    tracking: bool = True
+    tracker: str = "bytetrack"  # "bytetrack" | "botsort"
+    categories: tuple[str, ...] = ("person",)
+    det_conf: float | None = None  # None: the detector's default
+    refresh_frames: int = 0  # re-embed a track after this many frames even without a better crop (0: never)
+    max_gap_s: float = 1.0  # sightings closer than this merge into one segment
+    keep_frames: bool = True  # attach decoded frames to per-frame results (the GUI shows them)
+
+    def with_(self, **kw) -> "Settings":
+        if "categories" in kw:
+            kw["categories"] = tuple(kw["categories"])
+        s = replace(self, **kw)
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if int(self.sample_ft) < 1:
+            raise ValueError("sampleFt must be 1 or more")
+        if self.threshold is not None and not 0.0 < float(self.threshold) <= 2.0:
+            raise ValueError("the match threshold is a distance (1 - cosine) between 0 and 2")
+        bad = [c for c in self.categories if c not in CATEGORIES]
+        if bad or not self.categories:
+            raise ValueError(f"categories must be among {CATEGORIES}, got {self.categories}")
+        if self.tracker not in ("bytetrack", "botsort"):
+            raise ValueError("tracker must be bytetrack or botsort")
+
+
+def default_data_dir() -> Path:
+    """Per-user folder for the gallery ($REID_DATA_DIR overrides)."""
+    if os.environ.get("REID_DATA_DIR"):
+        return Path(os.environ["REID_DATA_DIR"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming"))
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    return base / "ReIDApp"

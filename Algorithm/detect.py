@@ -1,0 +1,120 @@
+"""Detection of people and vehicles: ultralytics YOLO, or YOLOX decoded in numpy on ONNX Runtime."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from .config import ModelSpec
+from .errors import ModelError
+from .runtime import ort_session
+from .types import Detections
+
+
+class Detector:
+    """Finds boxes of the asked categories in a BGR image."""
+
+    def __init__(self, spec: ModelSpec, path: Path, device: str = "cpu"):
+        self.spec = spec
+        self.device = device
+        self.class_to_cat = {c: cat for cat, ids in dict(spec.categories).items() for c in ids}
+        if spec.backend == "ultralytics":
+            self._impl = _UltralyticsBackend(spec, path, device)
+        elif spec.backend == "yolox":
+            self._impl = _YoloxBackend(spec, path, device)
+        else:
+            raise ModelError(f"Detector '{spec.name}': unknown backend '{spec.backend}'")
+
+    @property
+    def provider(self) -> str:
+        return self._impl.provider
+
+    def class_ids(self, categories: Sequence[str]) -> list[int]:
+        cats = dict(self.spec.categories)
+        return sorted({c for cat in categories for c in cats.get(cat, [])})
+
+    def __call__(self, img: np.ndarray, categories: Sequence[str] = ("person",), conf: float | None = None) -> Detections:
+        classes = self.class_ids(categories)
+        if not classes:
+            return Detections.empty()
+        xyxy, score, cls = self._impl.predict(img, classes, self.spec.conf if conf is None else conf)
+        h, w = img.shape[:2]
+        xyxy = np.clip(xyxy.astype(np.float32), 0, [w, h, w, h]).astype(np.float32)
+        keep = (xyxy[:, 2] - xyxy[:, 0] >= 2) & (xyxy[:, 3] - xyxy[:, 1] >= 2)
+        xyxy, score, cls = xyxy[keep], score[keep], cls[keep]
+        order = np.argsort(-score, kind="stable")
+        xyxy, score, cls = xyxy[order], score[order].astype(np.float32), cls[order].astype(int)
+        return Detections(xyxy, score, cls, [self.class_to_cat[int(c)] for c in cls])
+
+
+class _UltralyticsBackend:
+    def __init__(self, spec: ModelSpec, path: Path, device: str):
+        from ultralytics import YOLO  # heavy import, only when a detector is built
+
+        try:
+            self.model = YOLO(str(path), task="detect")
+        except Exception as e:  # ultralytics raises many kinds for a bad file
+            raise ModelError(f"Cannot load detector '{spec.name}' from {path}: {e}") from e
+        self.imgsz = list(spec.input_size)
+        self.iou = spec.iou
+        self.device = "cpu" if device == "cpu" else 0
+        self.provider = "CPUExecutionProvider" if device == "cpu" else "CUDAExecutionProvider"
+
+    def predict(self, img, classes, conf):
+        try:
+            r = self.model.predict(
+                img, conf=conf, iou=self.iou, classes=classes, imgsz=self.imgsz, device=self.device, verbose=False
+            )[0]
+        except Exception as e:
+            raise ModelError(f"The detector failed on this image: {e}") from e
+        b = r.boxes.cpu().numpy()
+        return b.xyxy, b.conf, b.cls.astype(int)
+
+
+class _YoloxBackend:
+    """YOLOX exported without its decode head: top-left letterbox, BGR 0-255 in, raw grid outputs out."""
+
+    def __init__(self, spec: ModelSpec, path: Path, device: str):
+        self.sess, self.provider = ort_session(path, device, spec.name)
+        self.input_name = self.sess.get_inputs()[0].name
+        self.h, self.w = spec.input_size
+        self.iou = spec.iou
+        grids, strides = [], []
+        for s in (8, 16, 32):
+            gh, gw = self.h // s, self.w // s
+            yv, xv = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+            grids.append(np.stack((xv, yv), 2).reshape(-1, 2))
+            strides.append(np.full((gh * gw, 1), s))
+        self.grid = np.concatenate(grids).astype(np.float32)
+        self.stride = np.concatenate(strides).astype(np.float32)
+
+    def predict(self, img, classes, conf):
+        r = min(self.h / img.shape[0], self.w / img.shape[1])
+        canvas = np.full((self.h, self.w, 3), 114, np.uint8)
+        nh, nw = int(round(img.shape[0] * r)), int(round(img.shape[1] * r))
+        canvas[:nh, :nw] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        x = canvas.transpose(2, 0, 1)[None].astype(np.float32)
+        out = self.sess.run(None, {self.input_name: x})[0][0]
+        xy = (out[:, :2] + self.grid) * self.stride
+        wh = np.exp(out[:, 2:4]) * self.stride
+        scores = out[:, 4:5] * out[:, 5:]
+        cls = scores.argmax(1)
+        score = scores[np.arange(len(cls)), cls]
+        keep = (score >= conf) & np.isin(cls, classes)
+        xy, wh, cls, score = xy[keep], wh[keep], cls[keep], score[keep]
+        xyxy = np.concatenate([xy - wh / 2, xy + wh / 2], 1) / r
+        keep = nms_per_class(xyxy, score, cls, self.iou)
+        return xyxy[keep], score[keep], cls[keep]
+
+
+def nms_per_class(xyxy: np.ndarray, score: np.ndarray, cls: np.ndarray, iou: float) -> np.ndarray:
+    """Indices kept by class-wise NMS (OpenCV's, offsetting boxes by class so classes never suppress each other)."""
+    if len(score) == 0:
+        return np.zeros(0, int)
+    off = cls[:, None].astype(np.float32) * 8192.0
+    b = xyxy + off
+    xywh = np.concatenate([b[:, :2], b[:, 2:] - b[:, :2]], 1)
+    idx = cv2.dnn.NMSBoxes(xywh.tolist(), score.astype(float).tolist(), 0.0, iou)
+    return np.asarray(idx, int).reshape(-1)

@@ -1,0 +1,21 @@
+"""Errors with messages meant for the user: the GUI shows `str(err)` as is."""
+
+
+class ReIdError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class InputError(ReIdError):
+    """A file the user gave cannot be used (missing, unreadable, not an image or video)."""
+
+
+class ModelError(ReIdError):
+    """A model is missing, corrupt, of the wrong shape, or does not fit the gallery."""
+
+
+class GalleryError(ReIdError):
+    """A gallery operation was refused (unknown id, duplicate label, ...)."""
+
+
+class NothingFoundError(InputError):
+    """The photo holds nobody of the asked category."""

@@ -1,0 +1,193 @@
+"""Typed records that flow between the stages (detect -> track -> extract -> search -> sightings)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Detections:
+    """Boxes of one image, column-aligned arrays in the spirit of supervision's Detections."""
+
+    xyxy: np.ndarray  # (N, 4) float32, pixels of the original image
+    conf: np.ndarray  # (N,) float32
+    cls: np.ndarray  # (N,) int: COCO class id
+    category: list[str]  # (N,) "person" | "vehicle"
+    track_id: np.ndarray | None = None  # (N,) int, -1 where untracked
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int), [])
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def select(self, idx) -> "Detections":
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return Detections(
+            self.xyxy[idx],
+            self.conf[idx],
+            self.cls[idx],
+            [self.category[i] for i in idx],
+            None if self.track_id is None else self.track_id[idx],
+        )
+
+
+@dataclass
+class Match:
+    """One box given to one gallery identity."""
+
+    identity_id: int
+    label: str
+    distance: float
+    entry_id: int = -1
+
+
+@dataclass
+class BoxResult:
+    box: tuple[float, float, float, float]
+    score: float
+    category: str
+    track_id: int = -1
+    match: Match | None = None
+
+    def to_json(self) -> dict:
+        d = {
+            "box": [round(float(v), 1) for v in self.box],
+            "score": round(float(self.score), 4),
+            "category": self.category,
+            "track_id": int(self.track_id),
+        }
+        if self.match:
+            d.update(label=self.match.label, identity_id=self.match.identity_id, distance=round(self.match.distance, 4))
+        return d
+
+
+@dataclass
+class FrameResult:
+    """What one processed frame (or image) gives. `frame` is BGR, kept only when asked for (GUI)."""
+
+    path: str
+    frame_index: int
+    time_s: float
+    boxes: list[BoxResult]
+    frame: np.ndarray | None = None
+    total_frames: int = 0  # 0 when unknown
+    fps_processing: float = 0.0
+
+    @property
+    def matches(self) -> list[BoxResult]:
+        return [b for b in self.boxes if b.match is not None]
+
+
+@dataclass
+class Segment:
+    start_frame: int
+    end_frame: int
+    start_time: float
+    end_time: float
+    best_frame: int
+    best_distance: float
+    best_box: tuple[float, float, float, float]
+    hits: int = 1
+
+    def to_json(self) -> dict:
+        return {
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "start_time": round(self.start_time, 3),
+            "end_time": round(self.end_time, 3),
+            "best_frame": self.best_frame,
+            "best_distance": round(self.best_distance, 4),
+            "best_box": [round(float(v), 1) for v in self.best_box],
+            "hits": self.hits,
+        }
+
+
+@dataclass
+class Sighting:
+    identity_id: int
+    label: str
+    segments: list[Segment]
+
+    def to_json(self) -> dict:
+        return {"identity_id": self.identity_id, "label": self.label, "segments": [s.to_json() for s in self.segments]}
+
+
+@dataclass
+class Stats:
+    frames_read: int = 0
+    frames_processed: int = 0
+    detections: int = 0
+    reid_crops: int = 0  # crops embedded by the ReID model
+    tracks: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FileResult:
+    """Everything found in one image or video."""
+
+    path: str
+    kind: str  # "image" | "video"
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    frame_count: int = 0
+    frames: list[FrameResult] = field(default_factory=list)  # only frames with at least one match
+    sightings: list[Sighting] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    error: str | None = None
+    stopped: bool = False
+
+    def to_json(self) -> dict:
+        d = {"path": self.path, "type": self.kind, "width": self.width, "height": self.height}
+        if self.kind == "video":
+            d.update(fps=self.fps, frame_count=self.frame_count)
+        d["error"] = self.error
+        d["stopped"] = self.stopped
+        d["frames"] = [
+            {"frame": f.frame_index, "time": round(f.time_s, 3), "matches": [b.to_json() for b in f.matches]}
+            for f in self.frames
+        ]
+        d["sightings"] = [s.to_json() for s in self.sightings]
+        d["stats"] = self.stats.to_json()
+        return d
+
+
+@dataclass
+class IdentityInfo:
+    id: int
+    label: str
+    category: str
+    created: str
+    n_entries: int
+    thumbnail: bytes | None = None  # encoded JPEG of the first photo
+
+
+@dataclass
+class EntryInfo:
+    id: int
+    identity_id: int
+    model: str
+    source: str
+    box: tuple[float, float, float, float] | None
+    created: str
+    crop_jpeg: bytes
+
+
+@dataclass
+class RegisterResult:
+    identity_id: int
+    entry_id: int
+    label: str
+    category: str
+    box: tuple[float, float, float, float]
+    whole_image: bool
+    new_identity: bool
