@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--from", dest="source", type=Path, help="copy from this folder instead of downloading")
 
     sub.add_parser("info", help="devices and which model serves which category")
+    from . import cli_eval
+
+    cli_eval.add_parsers(sub)
     return ap
 
 
@@ -163,6 +166,10 @@ def _run(args) -> int:
 
     if args.cmd == "search":
         return _search(args)
+    from . import cli_eval
+
+    if args.cmd in cli_eval.COMMANDS:
+        return cli_eval.run(args)
     return 2
 
 

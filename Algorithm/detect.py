@@ -1,6 +1,7 @@
 """Detection of people and vehicles: ultralytics YOLO, or YOLOX decoded in numpy on ONNX Runtime."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +27,7 @@ class Detector:
             self._impl = _YoloxBackend(spec, path, device)
         else:
             raise ModelError(f"Detector '{spec.name}': unknown backend '{spec.backend}'")
+        self._lock = threading.Lock()  # ultralytics predictors are not safe to call from two threads at once
 
     @property
     def provider(self) -> str:
@@ -39,7 +41,8 @@ class Detector:
         classes = self.class_ids(categories)
         if not classes:
             return Detections.empty()
-        xyxy, score, cls = self._impl.predict(img, classes, self.spec.conf if conf is None else conf)
+        with self._lock:
+            xyxy, score, cls = self._impl.predict(img, classes, self.spec.conf if conf is None else conf)
         h, w = img.shape[:2]
         xyxy = np.clip(xyxy.astype(np.float32), 0, [w, h, w, h]).astype(np.float32)
         keep = (xyxy[:, 2] - xyxy[:, 0] >= 2) & (xyxy[:, 3] - xyxy[:, 1] >= 2)

@@ -64,12 +64,31 @@ __all__ = [
     "list_media",
     "media_kind",
     "read_image",
+    "write_image",
+    "video_info",
+    "read_video_frame",
     "device_options",
 ]
 
 list_media = media.list_media
 media_kind = media.media_kind
 read_image = media.read_image
+write_image = media.write_image
+VideoInfo = media.VideoInfo
+
+
+def video_info(path: str | Path) -> media.VideoInfo:
+    """Size, frame rate and frame count of a video (InputError when unreadable)."""
+    with media.VideoReader(path) as v:
+        return v.info
+
+
+def read_video_frame(path: str | Path, index: int) -> np.ndarray:
+    """Frame `index` of a video, BGR (seek by grabbing: exact on every container)."""
+    with media.VideoReader(path) as v:
+        for _, frame in v.frames(start=index, stop=index + 1):
+            return frame
+    raise InputError(f"{path} has no frame {index}")
 
 
 @dataclass
@@ -116,6 +135,19 @@ def _looks_like_crop(img: np.ndarray, category: str) -> bool:
     return 1.2 <= ratio <= 4.0 if category == "person" else 0.25 <= ratio <= 2.0
 
 
+# Loaded models are shared by every Engine of the process (keyed by model, file and device): loading
+# costs seconds, and a GUI may open a second gallery.
+_MODELS: dict[tuple, object] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def _shared_model(key: tuple, build: Callable[[], object]):
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            _MODELS[key] = build()
+        return _MODELS[key]
+
+
 class Engine:
     """Gallery + models + settings. Thread-safe for one long run beside short calls (GUI workers)."""
 
@@ -157,8 +189,9 @@ class Engine:
     def detector(self) -> Detector:
         with self._lock:
             if self._detector is None:
-                name = self.registry.detector
-                self._detector = Detector(self.registry.get(name), self.registry.path_of(name), self.device)
+                spec, dev = self.registry.get(self.registry.detector), self.device
+                path = self.registry.path_of(spec.name)
+                self._detector = _shared_model(("detector", spec.name, str(path), dev), lambda: Detector(spec, path, dev))
             return self._detector
 
     def extractor(self, category: str) -> ReIdExtract:
@@ -166,7 +199,8 @@ class Engine:
         with self._lock:
             key = (spec.name, self.device)
             if key not in self._extractors:
-                self._extractors[key] = ReIdExtract(spec, self.registry.path_of(spec.name), self.device)
+                path, dev = self.registry.path_of(spec.name), self.device
+                self._extractors[key] = _shared_model(("reid", spec.name, str(path), dev), lambda: ReIdExtract(spec, path, dev))
             return self._extractors[key]
 
     def threshold(self, category: str) -> float:
