@@ -67,14 +67,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    m = sub.add_parser("models", help="check or provision model files from models/models.json")
-    m.add_argument("action", choices=("check", "fetch", "list"))
-    m.add_argument("--from", dest="source", type=Path, help="copy from this folder instead of downloading")
+    m = sub.add_parser("models", help="check, provision, add or switch models (models/models.json)")
+    msub = m.add_subparsers(dest="action", required=True)
+    msub.add_parser("check", help="every model file present and matching its sha256")
+    msub.add_parser("list", help="the models of the config and which one serves each category")
+    fe = msub.add_parser("fetch", help="download (or copy --from a folder) the model files")
+    fe.add_argument("--from", dest="source", type=Path, help="copy from this folder instead of downloading")
+    ad = msub.add_parser("add", help="add your own ONNX ReID model (validated on a sample crop)")
+    ad.add_argument("file", type=Path)
+    ad.add_argument("--name", required=True)
+    ad.add_argument("--title", default="")
+    ad.add_argument("--input", default="256x128", help="HxW, e.g. 256x128 (people) or 256x256 (vehicles)")
+    ad.add_argument("--channel-order", choices=("RGB", "BGR"), default="RGB")
+    ad.add_argument("--mean", default="0.485,0.456,0.406")
+    ad.add_argument("--std", default="0.229,0.224,0.225")
+    ad.add_argument("--normalized-in-graph", action="store_true", help="the graph does its own mean/std")
+    ad.add_argument("--threshold", type=float, required=True, help="match distance (1 - cosine)")
+    ad.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    ad.add_argument("--sample", type=Path, help="a crop to validate the model on")
+    us = msub.add_parser("use", help="make a model serve a category; re-embeds the gallery's photos")
+    _common(us)
+    us.add_argument("name")
+    us.add_argument("--category", choices=CATEGORIES, required=True)
 
     sub.add_parser("info", help="devices and which model serves which category")
-    from . import cli_eval
+    from . import cli_eval, cli_export
 
     cli_eval.add_parsers(sub)
+    cli_export.add_parsers(sub)
     return ap
 
 
@@ -109,9 +129,7 @@ def _find_identity(eng, label: str):
 
 def _run(args) -> int:
     if args.cmd == "models":
-        from . import provision
-
-        return provision.main(args.action, args.source)
+        return _models(args)
 
     if args.cmd == "info":
         from .outer_api import Engine, device_options
@@ -166,11 +184,63 @@ def _run(args) -> int:
 
     if args.cmd == "search":
         return _search(args)
-    from . import cli_eval
+    from . import cli_eval, cli_export
 
-    if args.cmd in cli_eval.COMMANDS:
-        return cli_eval.run(args)
+    for ext in (cli_eval, cli_export):
+        if args.cmd in ext.COMMANDS:
+            return ext.run(args)
     return 2
+
+
+def _floats(text: str, n: int, what: str) -> list[float]:
+    from .errors import ReIdError
+
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != n:
+        raise ReIdError(f"{what} needs {n} comma-separated numbers, got {text!r}")
+    return vals
+
+
+def _models(args) -> int:
+    from . import provision
+
+    if args.action in ("check", "fetch"):
+        return provision.main(args.action, getattr(args, "source", None))
+    if args.action == "list":
+        from .config import load_registry
+
+        reg = load_registry()
+        for spec in reg.models.values():
+            serves = [c for c, n in reg.reid.items() if n == spec.name] + (["detector"] if spec.name == reg.detector else [])
+            print(f"{spec.name:<24} {spec.kind:<8} {'active: ' + ','.join(serves) if serves else '':<24} {spec.title}")
+        return 0
+    from .outer_api import Engine, Settings
+
+    if args.action == "add":
+        from .errors import ReIdError
+
+        try:
+            h, w = (int(v) for v in args.input.lower().split("x"))
+        except ValueError:
+            raise ReIdError(f"--input is HxW, e.g. 256x128, not {args.input!r}") from None
+        spec = {
+            "title": args.title or args.name, "file": str(args.file.resolve()), "input_size": [h, w],
+            "channel_order": args.channel_order, "mean": _floats(args.mean, 3, "--mean"),
+            "std": _floats(args.std, 3, "--std"), "normalized_in_graph": args.normalized_in_graph,
+            "threshold": args.threshold, "categories": [c.strip() for c in args.categories.split(",") if c.strip()],
+        }
+        eng = Engine(settings=Settings(keep_frames=False))
+        info = eng.add_model(args.name, spec, args.sample)
+        print(f"added '{args.name}': {info['dim']}-d features on {info['provider']}. "
+              f"Make it serve a category with: python -m Algorithm models use {args.name} --category ...")
+        return 0
+    eng = _engine(args)
+    n = eng.set_active_model(args.category, args.name, progress=lambda k, t: print(f"\rre-embedding {k}/{t}", end=""))
+    print(f"\n'{args.name}' now serves {args.category}; {n} photo(s) re-embedded")
+    return 0
 
 
 def _search(args) -> int:

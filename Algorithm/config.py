@@ -13,7 +13,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MODELS_DIR = PROJECT_DIR / "models"
 MANIFEST_PATH = MODELS_DIR / "models.json"
 # Models a user adds (GUI or CLI) go here, beside the shipped manifest, so updates never clobber them.
-LOCAL_MANIFEST_PATH = MODELS_DIR / "local_models.json"
+LOCAL_MANIFEST_PATH = Path(os.environ.get("REID_LOCAL_CONFIG") or MODELS_DIR / "local_models.json")
 CATEGORIES = ("person", "vehicle")
 
 
@@ -186,3 +186,25 @@ def default_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
     return base / "ReIDApp"
+
+
+def update_local_config(models: dict[str, dict] | None = None, active_reid: dict[str, str] | None = None,
+                        path: Path | None = None) -> Path:
+    """Merges model entries and active choices into the user's model file (written atomically)."""
+    path = Path(path or LOCAL_MANIFEST_PATH)
+    data = {"models": {}, "active": {}}
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise ModelError(f"Cannot read the local model config {path}: {e}") from e
+    data.setdefault("models", {}).update(models or {})
+    if active_reid:
+        data.setdefault("active", {}).setdefault("reid", {}).update(active_reid)
+    for name, spec in data["models"].items():
+        ModelSpec.from_dict(name, spec)  # refuse to write an entry the app could not read back
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
