@@ -12,6 +12,7 @@ from .detect import Detector
 from .errors import InputError
 from .extract import ReIdExtract, crop
 from .media import VideoReader, read_image
+from .resolve import TrackResolver
 from .search import Hit, SearchIndex, assign_unique
 from .sightings import SightingsBuilder
 from .track import Tracker
@@ -103,6 +104,7 @@ class Pipeline:
         on_frame: OnFrame | None = None,
         cancel: Cancel | None = None,
         max_frames: int | None = None,
+        start_frame: int = 0,
     ) -> FileResult:
         s = self.settings
         t0 = time.perf_counter()
@@ -110,14 +112,17 @@ class Pipeline:
             info = video.info
             res = FileResult(str(path), "video", info.width, info.height, info.fps, info.frame_count)
             tracker = Tracker(s.tracker, track_buffer=max(30, int(info.fps))) if s.tracking else None
-            cache = TrackCache(CachePolicy(refresh_frames=s.refresh_frames))
+            policy = CachePolicy(refresh_frames=s.refresh_frames)
+            cache = TrackCache(policy)
             searched: dict[int, tuple[int, int, list[Hit]]] = {}  # track -> (feature version, revision, hits)
+            resolver = TrackResolver({c: m.threshold for c, m in self.models.items()}, policy.forget_frames)
             gap = max(s.max_gap_s, 1.5 * s.sample_ft / info.fps)
             builder = SightingsBuilder(gap)
             crops_before = {c: m.extractor.calls for c, m in self.models.items()}
             fps_ema = 0.0
             t_last = time.perf_counter()
-            for idx, frame in video.frames(step=s.sample_ft, stop=max_frames):
+            stop = None if max_frames is None else start_frame + max_frames
+            for idx, frame in video.frames(step=s.sample_ft, start=start_frame, stop=stop):
                 if cancel and cancel():
                     res.stopped = True
                     break
@@ -126,31 +131,37 @@ class Pipeline:
                 res.stats.detections += len(dets)
                 if tracker is not None:
                     dets = tracker.update(dets, frame)
-                    matches = self._match_tracked(idx, frame, dets, cache, searched)
+                    matches, track_hits = self._match_tracked(idx, frame, dets, cache, searched)
+                    boxes = self._boxes(dets, matches)
+                    resolver.add(idx, t_s, boxes, track_hits)
                 else:
                     matches = self._match(dets, self._embed_all(frame, dets))
-                boxes = self._boxes(dets, matches)
-                for b in boxes:
-                    if b.match:
-                        builder.add(b.match.identity_id, b.match.label, idx, t_s, b.box, b.match.distance)
+                    boxes = self._boxes(dets, matches)
+                    for b in boxes:
+                        if b.match:
+                            builder.add(b.match.identity_id, b.match.label, idx, t_s, b.box, b.match.distance)
                 now = time.perf_counter()
                 inst = 1.0 / max(now - t_last, 1e-6)
                 fps_ema = inst if fps_ema == 0 else 0.9 * fps_ema + 0.1 * inst
                 t_last = now
                 fr = FrameResult(str(path), idx, t_s, boxes, frame if s.keep_frames else None, info.frame_count, fps_ema)
                 res.stats.frames_processed += 1
-                if fr.matches:
+                if fr.matches and tracker is None:
                     res.frames.append(_without_frame(fr))
                 if on_frame:
                     on_frame(fr)
             res.stats.frames_read = idx + 1 if res.stats.frames_processed else 0
-        res.sightings = builder.result()
+        if tracker is not None:
+            res.frames, res.sightings = resolver.resolve(str(path), self.index.gallery.labels(), info.frame_count, gap)
+        else:
+            res.sightings = builder.result()
         res.stats.reid_crops = sum(m.extractor.calls - crops_before[c] for c, m in self.models.items())
         res.stats.tracks = cache.total_tracks
         res.stats.seconds = time.perf_counter() - t0
         return res
 
-    def _match_tracked(self, idx, frame, dets: Detections, cache: TrackCache, searched) -> list[Match | None]:
+    def _match_tracked(self, idx, frame, dets: Detections, cache: TrackCache, searched):
+        """Live matches of this frame's tracked boxes, and each track's current candidates (track id -> hits)."""
         h, w = frame.shape[:2]
         todo = cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h)
         for cat in self.settings.categories:
@@ -161,6 +172,7 @@ class Pipeline:
         cache.forget_stale(idx)
         rev = self.index.gallery.revision()
         matches: list[Match | None] = [None] * len(dets)
+        track_hits: dict[int, list[Hit]] = {}
         for cat in self.settings.categories:
             cm = self.models[cat]
             rows, hits = [], []
@@ -178,12 +190,13 @@ class Pipeline:
                     searched[tid] = known
                 rows.append(i)
                 hits.append(known[2])
+                track_hits[tid] = known[2]
             for r, hit in zip(rows, assign_unique(hits, cm.threshold)):
                 if hit is not None:
                     matches[r] = Match(hit.identity_id, self._label(hit.identity_id), hit.distance, hit.entry_id)
         for tid in [t for t in searched if t not in cache.tracks]:
             del searched[tid]
-        return matches
+        return matches, track_hits
 
 
 def _closest_per_identity(per_view: list[list[Hit]]) -> list[Hit]:
