@@ -1,0 +1,281 @@
+"""Calibrate page: "what threshold should I use?" answered from the user's own gallery (identities with several
+photos) or from an evaluation folder (Market-1501 naming or MOT sequences), with the picture.
+
+Self-contained: PySide6, matplotlib's Qt canvas and Algorithm.outer_api only. The work (embedding, pairs)
+runs in a QThread; changing the target false-match rate only re-reads the same pairs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from Algorithm.outer_api import (
+    CATEGORIES,
+    Calibration,
+    Engine,
+    ReIdError,
+    apply_threshold,
+    calibrate_folder,
+    calibrate_gallery,
+)
+
+
+class CalibrationWorker(QThread):
+    """Computes one Calibration off the GUI thread; emits `done(Calibration)` or `failed(str)`."""
+
+    done = Signal(object)
+    failed = Signal(str)
+    progress = Signal(str)
+
+    def __init__(self, engine: Engine, category: str, target_fmr: float, folder: str | None, parent=None):
+        super().__init__(parent)
+        self.engine, self.category, self.target_fmr, self.folder = engine, category, target_fmr, folder
+
+    def run(self) -> None:
+        try:
+            if self.folder:
+                cal = calibrate_folder(self.engine, self.folder, self.category, self.target_fmr, progress=self.progress.emit)
+            else:
+                self.progress.emit("Reading the gallery\u2026")
+                cal = calibrate_gallery(self.engine, self.category, self.target_fmr)
+        except ReIdError as e:
+            self.failed.emit(str(e))
+        except Exception as e:  # a bug must reach the user as a message, not kill the thread silently
+            self.failed.emit(f"Calibration failed: {type(e).__name__}: {e}")
+        else:
+            self.done.emit(cal)
+
+
+class CalibratePage(QWidget):
+    """Emits `thresholdApplied(category, value)` after a threshold was saved as the model's default."""
+
+    thresholdApplied = Signal(str, float)
+
+    def __init__(self, engine: Engine, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self.calibration: Calibration | None = None
+        self._worker: CalibrationWorker | None = None
+        self._build()
+        self._update_state()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        src = QGroupBox("Pairs of photos to learn from")
+        self.use_gallery = QRadioButton("My gallery (identities with several photos)")
+        self.use_folder = QRadioButton("An evaluation folder")
+        self.use_gallery.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.use_gallery)
+        group.addButton(self.use_folder)
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setPlaceholderText("Market-1501-named crops (0001_c1s1_..._00.jpg) or MOT sequences (img1/ + gt/gt.txt)")
+        self.browse_btn = QPushButton("Browse\u2026")
+        self.browse_btn.clicked.connect(self.choose_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(self.browse_btn)
+        sl = QVBoxLayout(src)
+        sl.addWidget(self.use_gallery)
+        sl.addWidget(self.use_folder)
+        sl.addLayout(row)
+        for w in (self.use_gallery, self.use_folder):
+            w.toggled.connect(self._update_state)
+        self.folder_edit.textChanged.connect(self._update_state)
+
+        form = QFormLayout()
+        self.category = QComboBox()
+        for c in CATEGORIES:
+            self.category.addItem(c.capitalize(), c)
+        self.category.currentIndexChanged.connect(self._category_changed)
+        form.addRow("Category", self.category)
+        self.target = QDoubleSpinBox()
+        self.target.setDecimals(2)
+        self.target.setRange(0.01, 20.0)
+        self.target.setSingleStep(0.1)
+        self.target.setValue(1.0)
+        self.target.setSuffix(" %")
+        self.target.setToolTip("Share of pairs of DIFFERENT people you accept to see matched (false matches)")
+        self.target.valueChanged.connect(self._target_changed)
+        form.addRow("Target false-match rate", self.target)
+
+        self.compute_btn = QPushButton("Compute")
+        self.compute_btn.clicked.connect(self.compute)
+        self.apply_btn = QPushButton("Apply")
+        self.apply_btn.setToolTip("Save the suggested threshold as the default of this category's ReID model")
+        self.apply_btn.clicked.connect(self.apply)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.compute_btn)
+        buttons.addWidget(self.apply_btn)
+        buttons.addStretch(1)
+
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.TextFormat.RichText)
+
+        self.figure = Figure(figsize=(8, 7), dpi=90)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.canvas.setMinimumHeight(360)
+
+        left = QVBoxLayout()
+        left.addWidget(src)
+        left.addLayout(form)
+        left.addLayout(buttons)
+        left.addWidget(self.status)
+        left.addWidget(self.result)
+        left.addStretch(1)
+        lw = QWidget()
+        lw.setLayout(left)
+        lw.setMaximumWidth(420)
+        lay = QHBoxLayout(self)
+        lay.addWidget(lw)
+        lay.addWidget(self.canvas, 1)
+        self._show_current()
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _cat(self) -> str:
+        return self.category.currentData()
+
+    def _update_state(self) -> None:
+        folder_mode = self.use_folder.isChecked()
+        self.folder_edit.setEnabled(folder_mode and not self.busy)
+        self.browse_btn.setEnabled(folder_mode and not self.busy)
+        ready = not folder_mode or bool(self.folder_edit.text().strip())
+        self.compute_btn.setEnabled(ready and not self.busy)
+        self.apply_btn.setEnabled(not self.busy and self.calibration is not None and self.calibration.suggested_threshold is not None)
+        for w in (self.use_gallery, self.use_folder, self.category):
+            w.setEnabled(not self.busy)
+
+    def _show_current(self) -> None:
+        try:
+            cur = self.engine.threshold(self._cat())
+            self.status.setText(f"Current {self._cat()} threshold: {cur:.3f} (distance = 1 - cosine; a match is below it).")
+        except ReIdError as e:
+            self.status.setText(str(e))
+
+    def _category_changed(self) -> None:
+        self.calibration = None
+        self.figure.clear()
+        self.canvas.draw_idle()
+        self.result.clear()
+        self._show_current()
+        self._update_state()
+
+    def choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Evaluation folder", self.folder_edit.text() or str(Path.home()))
+        if d:
+            self.folder_edit.setText(d)
+
+    # -- work -------------------------------------------------------------------------------------
+    def compute(self) -> None:
+        if self.busy:
+            return
+        folder = self.folder_edit.text().strip() if self.use_folder.isChecked() else None
+        self._worker = CalibrationWorker(self.engine, self._cat(), self.target.value() / 100.0, folder, self)
+        self._worker.progress.connect(self.status.setText)
+        self._worker.done.connect(self._done)
+        self._worker.failed.connect(self._failed)
+        self._worker.finished.connect(self._finished)
+        self.status.setText("Computing distances\u2026")
+        self._worker.start()
+        self._update_state()
+
+    def _finished(self) -> None:
+        if self._worker is not None:
+            self._worker.deleteLater()
+        self._worker = None
+        self._update_state()
+
+    def _failed(self, message: str) -> None:
+        self._show_current()
+        QMessageBox.warning(self, "Calibration", message)
+
+    def _done(self, cal: Calibration) -> None:
+        self.calibration = cal
+        self._show_current()
+        self._render()
+
+    def _target_changed(self) -> None:
+        if self.calibration is not None and not self.busy:
+            try:
+                self.calibration = self.calibration.with_target(self.target.value() / 100.0)
+            except (ReIdError, ValueError) as e:
+                self.status.setText(str(e))
+                return
+            self._render()
+
+    def _render(self) -> None:
+        cal = self.calibration
+        rep = cal.to_json()
+        cal.figure(fig=self.figure)
+        self.canvas.draw_idle()
+        lines = [_html(f"{rep['images']} photos, {rep['identities']} identities: {rep['genuine_pairs']} same-person pairs, "
+                       f"{rep['impostor_pairs']} different-person pairs.")]
+        s = rep["suggested"]
+        if s:
+            fnmr = "not measurable" if s["fnmr"] is None else f"{100 * s['fnmr']:.1f}%"
+            lines.append(f"<b>Suggested threshold: {s['threshold']:.3f}</b> for at most {100 * rep['target_fmr']:.2f}% false "
+                         f"matches (measured {100 * s['fmr']:.2f}%); missed matches: {fnmr}.")
+        if rep["at_current"]:
+            cur, at = rep["current_threshold"], rep["at_current"]
+            fnmr = "n/a" if at["fnmr"] is None else f"{100 * at['fnmr']:.1f}%"
+            lines.append(f"Current {cur:.3f}: false matches {100 * at['fmr']:.2f}%, missed matches {fnmr}.")
+        lines += [f"<i>{_html(n)}</i>" for n in rep["notes"]]
+        self.result.setText("<br>".join(lines))
+        self._update_state()
+
+    def apply(self) -> None:
+        cal = self.calibration
+        if cal is None or cal.suggested_threshold is None:
+            return
+        value, cat = cal.suggested_threshold, self._cat()
+        ans = QMessageBox.question(
+            self, "Apply threshold",
+            f"Save {value:.3f} as the {cat} match threshold of model '{cal.model}'?\n"
+            "It is written to models/local_models.json and used from now on.",
+        )
+        if ans != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            dest = apply_threshold(self.engine, value, cat)
+        except ReIdError as e:
+            QMessageBox.warning(self, "Apply threshold", str(e))
+            return
+        self._show_current()
+        if self.engine.settings.threshold is not None:
+            self.status.setText(self.status.text() + f" Saved to {dest}; note: a threshold set in the processing "
+                                                     f"settings ({self.engine.settings.threshold:.3f}) still overrides it.")
+        else:
+            self.status.setText(self.status.text() + f" Saved to {dest}.")
+        self.thresholdApplied.emit(cat, float(value))
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

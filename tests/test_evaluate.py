@@ -1,0 +1,246 @@
+"""Evaluation and calibration: metrics against hand-computed toy cases, then end to end on the real assets
+(Market-1501 crops, MOT17-mini) through the functions, the CLI (one run in a subprocess) and the GUI page."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import MARKET, MOT
+
+from Algorithm import calibrate as cb
+from Algorithm import evaluate as ev
+
+MOT05 = MOT / "MOT17-05-FRCNN"
+
+
+# -- metrics on a toy case ----------------------------------------------------------------------------
+# Gallery: pid, camera. g5 is junk (-1), g6 a distractor (0).
+G_PIDS = [1, 1, 2, 3, 2, -1, 0]
+G_CAMS = [1, 2, 2, 1, 3, 2, 2]
+# Queries: (pid 1, cam 1), (pid 2, cam 1), (pid 3, cam 2), (pid 3, cam 1): the last one's only pid-3 image
+# is from its own camera, so it has no valid match.
+Q_PIDS = [1, 2, 3, 3]
+Q_CAMS = [1, 1, 2, 1]
+DIST = np.array([
+    #  g0    g1    g2    g3    g4    g5    g6
+    [0.10, 0.50, 0.30, 0.40, 0.60, 0.05, 0.20],  # q0: g0 same pid+cam and g5 junk drop out -> N N N P N: AP 1/4
+    [0.70, 0.80, 0.10, 0.50, 0.30, 0.90, 0.20],  # q1: P N P N N N: AP (1 + 2/3)/2, INP 2/3
+    [0.30, 0.20, 0.40, 0.25, 0.50, 0.60, 0.10],  # q2: N N P ...: AP 1/3, INP 1/3
+    [0.30, 0.20, 0.40, 0.01, 0.50, 0.60, 0.10],  # q3: g3 (pid 3, cam 1) excluded -> no positive left
+])
+
+
+def test_rank_metrics_hand_computed():
+    r = ev.rank_metrics(DIST, Q_PIDS, G_PIDS, Q_CAMS, G_CAMS, ranks=(1, 3, 5), q_names=["q0", "q1", "q2", "q3"])
+    assert r["n_queries"] == 4 and r["n_valid_queries"] == 3 and r["n_no_match"] == 1
+    assert r["queries_without_match"] == ["q3"]
+    assert [q.get("first_hit_rank") for q in r["per_query"]] == [4, 1, 3, None]
+    assert r["rank1"] == pytest.approx(1 / 3)
+    assert r["rank3"] == pytest.approx(2 / 3)
+    assert r["rank5"] == pytest.approx(1.0)
+    assert r["mAP"] == pytest.approx((1 / 4 + (1 + 2 / 3) / 2 + 1 / 3) / 3)
+    assert r["mINP"] == pytest.approx((1 / 4 + 2 / 3 + 1 / 3) / 3)
+
+
+def test_rank_metrics_needs_the_same_camera_exclusion():
+    # Same query 0, but its same-camera image moved to camera 3: now it is a valid rank-1 hit.
+    cams = list(G_CAMS)
+    cams[0] = 3
+    r = ev.rank_metrics(DIST[:1], Q_PIDS[:1], G_PIDS, Q_CAMS[:1], cams)
+    assert r["rank1"] == 1.0
+    assert r["mAP"] == pytest.approx((1 + 2 / 5) / 2)  # positives at ranks 1 and 5 (junk g5 dropped)
+
+
+def test_no_valid_query_gives_null_metrics():
+    r = ev.rank_metrics(DIST[3:], Q_PIDS[3:], G_PIDS, Q_CAMS[3:], G_CAMS)
+    assert r["n_valid_queries"] == 0
+    assert r["rank1"] is None and r["mAP"] is None and r["mINP"] is None
+
+
+def test_parse_market_name():
+    assert ev.parse_market_name("0022_c6s1_002976_01.jpg") == (22, 6)
+    assert ev.parse_market_name("-1_c3s2_000001_00.jpg") == (-1, 3)
+    assert ev.parse_market_name("0000_c1s1_000001_00.jpg") == (0, 1)
+    assert ev.parse_market_name("0002_c002_00030600_0.jpg") == (2, 2)  # VeRi
+    assert ev.parse_market_name("holiday.jpg") is None
+
+
+def test_iou():
+    assert ev.iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert ev.iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert ev.iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
+
+
+# -- calibration on toy distances ---------------------------------------------------------------------
+def test_suggest_threshold_toy():
+    imp = np.round(np.arange(1, 11) / 10, 2)  # 0.1 ... 1.0
+    gen = np.array([0.05, 0.15, 0.25])
+    s = cb.suggest_threshold(imp, 0.1, gen)
+    assert s["threshold"] == pytest.approx(0.2)  # below 0.2 lies exactly one impostor of ten
+    assert s["fmr"] == pytest.approx(0.1) and s["fnmr"] == pytest.approx(1 / 3)
+    assert s["resolved"] and not s["reliable"]
+    s = cb.suggest_threshold(imp, 0.05, gen)  # 10 pairs cannot show 5%: no false match allowed
+    assert s["threshold"] == pytest.approx(0.1) and s["fmr"] == 0.0 and not s["resolved"] and "note" in s
+    with pytest.raises(ValueError):
+        cb.suggest_threshold(imp, 1.5)
+
+
+def test_suggest_threshold_is_the_largest_within_target():
+    rng = np.random.default_rng(1)
+    imp = rng.normal(0.55, 0.08, 5000)
+    gen = np.clip(rng.normal(0.15, 0.07, 800), 0.001, 2.0)  # distances are positive
+    for target in (0.001, 0.01, 0.05):
+        s = cb.suggest_threshold(imp, target, gen)
+        assert cb.fmr_at(imp, s["threshold"]) <= target
+        assert cb.fmr_at(imp, s["threshold"] + 0.002) > target  # one step up would break the target
+    c = cb.error_curves(gen, imp, [0.0, 0.3, 2.0])
+    assert list(c["fmr"]) == [0.0, pytest.approx(np.mean(imp < 0.3)), 1.0]
+    assert list(c["fnmr"]) == [1.0, pytest.approx(np.mean(gen >= 0.3)), 0.0]
+    e = cb.equal_error(gen, imp)
+    assert 0.25 < e["threshold"] < 0.45 and e["rate"] < 0.05
+
+
+def test_pair_distances_toy():
+    a, b = np.array([1.0, 0.0]), np.array([0.6, 0.8])  # cosine(a, b) = 0.6
+    feats = np.stack([a, a, b, b, a])
+    p = cb.pair_distances(feats, pids=[1, 1, 2, 2, -1], cams=[1, 2, 1, 1, 1])
+    # genuine: (0,1) only ((2,3) share a camera); impostors: 0-2, 0-3, 1-2, 1-3; the junk image takes no part
+    assert sorted(p.genuine) == pytest.approx([0.0])
+    assert sorted(p.impostor) == pytest.approx([0.4] * 4)
+    assert p.impostor_total == 4 and p.n_identities == 2
+    p = cb.pair_distances(feats[:4], pids=[1, 1, 2, 2], cams=[1, 2, 1, 1], exclude_same_cam=False)
+    assert len(p.genuine) == 2
+    p = cb.pair_distances(feats[:4], pids=[1, 1, 2, 2], groups=[0, 0, 1, 1])  # pairs only inside a group
+    assert len(p.impostor) == 0 and len(p.genuine) == 2
+
+
+def test_save_threshold_keeps_the_spec(tmp_path):
+    from Algorithm.config import load_registry
+
+    local = tmp_path / "local_models.json"
+    local.write_text(json.dumps({"models": {"mine": {"kind": "reid", "file": "x.onnx"}}, "active": {"detector": "yolox_nano"}}))
+    before = load_registry(local=local).reid_for("person")
+    cb.save_threshold(0.3214, "person", local)
+    reg = load_registry(local=local)
+    after = reg.reid_for("person")
+    assert after.threshold_for("person") == pytest.approx(0.3214)
+    assert after.threshold_for("vehicle") == before.threshold_for("vehicle")
+    assert (after.sha256, after.file, after.mean, after.input_size) == (before.sha256, before.file, before.mean, before.input_size)
+    data = json.loads(local.read_text())
+    assert "mine" in data["models"] and data["active"] == {"detector": "yolox_nano"} and reg.detector == "yolox_nano"
+    with pytest.raises(Exception):
+        cb.save_threshold(0.0, "person", local)
+
+
+# -- real data --------------------------------------------------------------------------------------------
+def test_market_samples_have_no_valid_query(engine):
+    ext = engine.extractor("person")
+    r = ev.evaluate_reid(MARKET, ext, "osnet")
+    assert r["n_queries"] == 5 and r["n_gallery"] == 5 and r["n_identities"] == 5
+    assert r["n_valid_queries"] == 0 and len(r["queries_without_match"]) == 5
+    assert r["rank1"] is None and r["mAP"] is None
+    assert any("undefined" in n for n in r["notes"])
+    cal = cb.calibrate_folder(MARKET, ext, 0.01, 0.25, "osnet")
+    rep = cal.report
+    assert rep["genuine_pairs"] == 0 and rep["impostor_pairs"] == 10
+    assert rep["suggested"]["resolved"] is False
+    assert rep["impostor_distance"]["min"] > 0.25  # the five people are told apart at the default threshold
+
+
+def test_calibrate_cli_on_mot_and_plot(tmp_path, capsys):
+    from Algorithm.cli import main
+
+    out, plot = tmp_path / "cal.json", tmp_path / "cal.png"
+    assert main(["calibrate", str(MOT05), "--target-fmr", "5%", "--plot", str(plot), "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+    assert rep["identities"] == 5 and rep["genuine_pairs"] > 20 and rep["impostor_pairs"] > 100
+    assert rep["genuine_distance"]["p50"] < 0.2 < 0.4 < rep["impostor_distance"]["p50"]
+    s = rep["suggested"]
+    assert s["target_fmr"] == 0.05 and s["fmr"] <= 0.05 and 0.1 < s["threshold"] < 0.6
+    assert "suggested threshold for FMR <= 0.05" in capsys.readouterr().out
+
+
+def test_calibrate_gallery_and_rank(engine, tmp_path, capsys):
+    from Algorithm.cli import main
+    from Algorithm.media import write_image
+
+    cs = ev.mot_crops(MOT05)
+    crops = cs.loader(list(range(len(cs))))
+    for crop, pid in zip(crops, cs.pids):
+        engine.register(crop, f"id{pid}", whole=True)
+    cal = cb.calibrate_gallery(engine, "person", 0.05)
+    _, counts = np.unique(cs.pids, return_counts=True)
+    assert cal.report["genuine_pairs"] == int((counts * (counts - 1) // 2).sum())
+    assert cal.report["identities_with_several_photos"] == int((counts >= 2).sum())
+    assert cal.with_target(0.2).suggested_threshold >= cal.suggested_threshold
+
+    # rank: a later crop of id1 against a gallery of first crops
+    gal = tmp_path / "first.db"
+    first = {}
+    for i, pid in enumerate(cs.pids):
+        first.setdefault(int(pid), i)
+    q = tmp_path / "query.jpg"
+    write_image(q, crops[max(i for i, p in enumerate(cs.pids) if p == 1)])
+    from Algorithm.outer_api import Engine, Settings
+
+    g = Engine(gal, Settings(keep_frames=False))
+    for pid, i in first.items():
+        g.register(crops[i], f"id{pid}", whole=True)
+    g.close()
+    png = tmp_path / "ranked.png"
+    capsys.readouterr()
+    assert main(["rank", str(q), "--gallery", str(gal), "--top", "3", "--whole", "--out", str(png)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert lines[1].startswith("  #1 id1 ") and lines[1].endswith("match")
+    assert len([x for x in lines if x.startswith("  #")]) == 3
+
+
+def test_evaluate_tracks_cli_subprocess(tmp_path):
+    out = tmp_path / "tracks.json"
+    p = subprocess.run([sys.executable, "-m", "Algorithm", "evaluate", "tracks", str(MOT05), "--out", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=180, cwd=str(ev.Path(ev.__file__).parent.parent))
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads(out.read_text())
+    assert r["format"] == "reid-app-eval-tracks" and r["threshold"] == 0.25 and r["iou"] == 0.5
+    assert r["filter"]["min_visibility"] == 0.5 and "visibility" in r["filter"]["text"]
+    (seq,) = r["sequences"]
+    assert seq["name"] == "MOT17-05-FRCNN" and seq["frames"] == 6 and seq["identities_registered"] == 5
+    o = r["overall"]
+    assert o["sightings"] == 21 - 5  # every filtered GT box but the five registration boxes
+    assert o["precision"] >= 0.8 and o["recall"] >= 0.6 and o["tp"] + o["fp"] > 0
+    assert o["hits"] <= o["detected"] <= o["sightings"]
+    assert {"precision", "recall", "tp", "fp"} <= set(seq["identities"][0])
+    rec = [w["recall"] for w in r["sweep"]]
+    assert rec == sorted(rec) and rec[0] < rec[-1]  # recall grows with the threshold
+    assert "precision" in p.stdout and "MOT17-05-FRCNN" in p.stdout
+
+
+def test_calibrate_page(engine):
+    pytest.importorskip("PySide6")
+    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from GUI.UiPageCalibrate import CalibratePage
+
+    app = QApplication.instance() or QApplication([])
+    cs = ev.mot_crops(MOT05)
+    for crop, pid in zip(cs.loader(list(range(len(cs)))), cs.pids):
+        engine.register(crop, f"id{pid}", whole=True)
+    page = CalibratePage(engine)
+    page.compute()
+    loop = QEventLoop()
+    page._worker.finished.connect(loop.quit)
+    QTimer.singleShot(30_000, loop.quit)
+    loop.exec()
+    app.processEvents()
+    assert page.calibration is not None, page.status.text()
+    assert "Suggested threshold" in page.result.text() and page.apply_btn.isEnabled()
+    t1 = page.calibration.suggested_threshold
+    page.target.setValue(10.0)
+    assert page.calibration.target_fmr == pytest.approx(0.10) and page.calibration.suggested_threshold >= t1
+    page.close()
