@@ -135,7 +135,7 @@ def _looks_like_crop(img: np.ndarray, category: str) -> bool:
     return 1.2 <= ratio <= 4.0 if category == "person" else 0.25 <= ratio <= 2.0
 
 
-# Loaded models are shared by every Engine of the process (keyed by model, file and device): loading
+# Loaded models are shared by every Engine of the process (keyed by config, file and device): loading
 # costs seconds, and a GUI may open a second gallery.
 _MODELS: dict[tuple, object] = {}
 _MODELS_LOCK = threading.Lock()
@@ -191,7 +191,7 @@ class Engine:
             if self._detector is None:
                 spec, dev = self.registry.get(self.registry.detector), self.device
                 path = self.registry.path_of(spec.name)
-                self._detector = _shared_model(("detector", spec.name, str(path), dev), lambda: Detector(spec, path, dev))
+                self._detector = _shared_model(("detector", repr(spec), str(path), dev), lambda: Detector(spec, path, dev))
             return self._detector
 
     def extractor(self, category: str) -> ReIdExtract:
@@ -200,12 +200,14 @@ class Engine:
             key = (spec.name, self.device)
             if key not in self._extractors:
                 path, dev = self.registry.path_of(spec.name), self.device
-                self._extractors[key] = _shared_model(("reid", spec.name, str(path), dev), lambda: ReIdExtract(spec, path, dev))
+                self._extractors[key] = _shared_model(("reid", repr(spec), str(path), dev), lambda: ReIdExtract(spec, path, dev))
             return self._extractors[key]
 
-    def threshold(self, category: str) -> float:
-        if self._settings.threshold is not None:
-            return float(self._settings.threshold)
+    def threshold(self, category: str, settings: Settings | None = None) -> float:
+        """The match distance in force: the run's setting when given, else the model's own for the category."""
+        s = settings or self._settings
+        if s.threshold is not None:
+            return float(s.threshold)
         return self.registry.reid_for(category).threshold_for(category)
 
     def default_threshold(self, category: str) -> float:
@@ -236,9 +238,59 @@ class Engine:
             out[cat] = {"model": spec.name, "title": spec.title, "trained_on": spec.trained_on.get(cat, "")}
         return out
 
+    def add_model(self, name: str, spec: dict, sample: str | Path | np.ndarray | None = None) -> dict:
+        """Adds a ReID model to the user's model file after checking it loads, fits its config and gives
+        a finite feature on a sample crop. Returns what was checked."""
+        from .config import ModelSpec, update_local_config
+
+        spec = {"kind": "reid", **spec}
+        model = ModelSpec.from_dict(name, spec)
+        if model.kind != "reid":
+            raise ModelError("Only ReID models can be added here")
+        path = Path(model.file)
+        if not path.is_absolute() or not path.is_file():
+            raise ModelError(f"Model file not found: {model.file} (give the full path of an .onnx file)")
+        ext = ReIdExtract(model, path, self.device)
+        img = media.read_image(sample) if isinstance(sample, (str, Path)) else sample
+        if img is None:
+            img = np.random.default_rng(0).integers(0, 255, (model.input_size[0], model.input_size[1], 3), np.uint8)
+        feat = ext([img])
+        if not np.isfinite(feat).all():
+            raise ModelError(f"Model '{name}' gives non-finite features on a sample crop")
+        update_local_config({name: model.to_dict()})
+        self.registry = load_registry()
+        return {"name": name, "dim": ext.dim, "provider": ext.provider}
+
+    def set_active_model(self, category: str, name: str, progress: Callable[[int, int], None] | None = None) -> int:
+        """Makes `name` the ReID model of `category` and embeds the stored crops of that category with it
+        (features of different models are never mixed). Returns how many photos were embedded."""
+        from .config import update_local_config
+
+        if category not in CATEGORIES:
+            raise InputError(f"Category must be one of {CATEGORIES}")
+        spec = self.registry.get(name)
+        if spec.kind != "reid":
+            raise ModelError(f"'{name}' is not a ReID model")
+        ext = ReIdExtract(spec, self.registry.path_of(name), self.device)  # fail before changing anything
+        todo = [(e.id, e.crop_jpeg) for i in self.gallery.identities(category=category) for e in self.gallery.entries(i.id)
+                if name not in e.model.split(",")]
+        done: list[tuple[int, np.ndarray]] = []
+        for k, (entry_id, crop_jpeg) in enumerate(todo):
+            done.append((entry_id, ext([media.decode_image_bytes(crop_jpeg)])[0]))
+            if progress:
+                progress(k + 1, len(todo))
+        if done:
+            self.gallery.set_features(name, done)
+        update_local_config(active_reid={category: name})
+        with self._lock:
+            self.registry = load_registry()
+            self._extractors.clear()
+        return len(done)
+
     def _pipeline(self, settings: Settings) -> Pipeline:
         models = {
-            c: CategoryModel(self.extractor(c), self.registry.reid_for(c).name, self.threshold(c)) for c in settings.categories
+            c: CategoryModel(self.extractor(c), self.registry.reid_for(c).name, self.threshold(c, settings))
+            for c in settings.categories
         }
         return Pipeline(self.detector(), models, self.index, settings)
 
@@ -284,7 +336,7 @@ class Engine:
         feat = ext([patch])[0]
         source_name = "" if isinstance(source, np.ndarray) else str(source)
         ident, entry, created = self.gallery.add_entry(
-            label, category, media.encode_jpeg(patch), ext.spec.name, feat, source_name, box
+            label, category, media.encode_crop(patch), ext.spec.name, feat, source_name, box
         )
         return RegisterResult(ident, entry, self.gallery.labels().get(ident, label), category, box, used_whole, created)
 
@@ -324,8 +376,9 @@ class Engine:
         cancel: Cancel | None = None,
         max_frames: int | None = None,
         settings: Settings | None = None,
+        start_frame: int = 0,
     ) -> FileResult:
-        """One image or video. Errors of the file itself are raised (InputError)."""
+        """One image or video (from `start_frame`, at most `max_frames` frames). Errors of the file are raised."""
         s = settings or self._settings
         kind = media.media_kind(path)
         if kind is None:
@@ -333,7 +386,7 @@ class Engine:
         pipe = self._pipeline(s)
         if kind == "image":
             return pipe.search_image(str(path), on_frame)
-        return pipe.search_video(str(path), on_frame, cancel, max_frames)
+        return pipe.search_video(str(path), on_frame, cancel, max_frames, start_frame)
 
     def search(
         self,
@@ -410,3 +463,100 @@ def _settings_json(s: Settings) -> dict:
         "tracker": s.tracker,
         "categories": list(s.categories),
     }
+
+
+# -- GUI support
+# Helpers the desktop GUI needs beside the Engine: drawing, live sightings while a file is processed, and
+# one list of sightings per file whether it is a video or a photo. Imported here so the GUI needs no other module.
+from . import draw as _draw  # noqa: E402
+from .sightings import SightingsBuilder as _SightingsBuilder  # noqa: E402
+from .types import Match  # noqa: E402
+
+identity_color = _draw.identity_color
+draw_boxes = _draw.draw_boxes
+export_annotated_video = _draw.export_annotated_video
+
+
+class LiveSightings:
+    """Sightings of one file built from its FrameResults as they arrive, with the engine's merging rule
+    (gaps up to max_gap_s, at least 1.5 sampling steps). The FileResult's own sightings replace them at the end."""
+
+    def __init__(self, settings: Settings, path: str | Path):
+        fps = media.DEFAULT_FPS
+        if media.media_kind(path) == "video":
+            try:
+                fps = video_info(path).fps
+            except ReIdError:
+                pass
+        self.kind = media.media_kind(path) or "unknown"
+        self._builder = _SightingsBuilder(max(settings.max_gap_s, 1.5 * settings.sample_ft / fps))
+        self.changed = False
+
+    def add(self, fr: FrameResult) -> None:
+        for b in fr.matches:
+            self._builder.add(b.match.identity_id, b.match.label, fr.frame_index, fr.time_s, b.box, b.match.distance)
+            self.changed = True
+
+    def result(self) -> list[Sighting]:
+        self.changed = False
+        return self._builder.result()
+
+
+class LiveTracks:
+    """While a video plays: a track that was matched keeps its closest match so far on its later boxes, one box
+    per identity and frame (the closest). The engine resolves whole tracks the same way once a video is done,
+    so the live view shows what the results will say instead of flickering with each frame's own match."""
+
+    def __init__(self):
+        self._best: dict[int, Match] = {}
+
+    def apply(self, fr: FrameResult) -> FrameResult:
+        """A copy of `fr` whose tracked boxes carry their track's best match (fr itself is left untouched)."""
+        from dataclasses import replace
+
+        for b in fr.boxes:
+            if b.track_id >= 0 and b.match is not None:
+                old = self._best.get(b.track_id)
+                if old is None or b.match.distance < old.distance:
+                    self._best[b.track_id] = b.match
+        boxes = [replace(b, match=self._best.get(b.track_id, b.match)) if b.track_id >= 0 else b for b in fr.boxes]
+        taken: dict[int, int] = {}  # identity -> index of its closest box in this frame
+        for i, b in enumerate(boxes):
+            if b.match is None:
+                continue
+            j = taken.get(b.match.identity_id)
+            if j is None or b.match.distance < boxes[j].match.distance:
+                if j is not None:
+                    boxes[j] = replace(boxes[j], match=None)
+                taken[b.match.identity_id] = i
+            else:
+                boxes[i] = replace(b, match=None)
+        return replace(fr, boxes=boxes)
+
+
+def file_sightings(result: FileResult) -> list[Sighting]:
+    """A file's sightings; for a photo, one single-frame sighting per identity matched in it."""
+    if result.kind != "image":
+        return list(result.sightings)
+    best: dict[int, BoxResult] = {}
+    for fr in result.frames:
+        for b in fr.matches:
+            if b.match.identity_id not in best or b.match.distance < best[b.match.identity_id].match.distance:
+                best[b.match.identity_id] = b
+    return [
+        Sighting(i, b.match.label, [Segment(0, 0, 0.0, 0.0, 0, b.match.distance, tuple(b.box))])
+        for i, b in sorted(best.items(), key=lambda kv: kv[1].match.distance)
+    ]
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+# Threshold calibration for the GUI, re-exported from Algorithm/calibrate.py (the code lives there).
+from .calibrate import (  # noqa: E402
+    Calibration,
+    apply_threshold,
+    calibrate_engine_folder as calibrate_folder,
+    calibrate_gallery,
+    calibration_figure,
+)
+
+__all__ += ["Calibration", "apply_threshold", "calibrate_folder", "calibrate_gallery", "calibration_figure"]

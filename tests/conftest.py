@@ -15,8 +15,9 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets").resolve()
 os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
-# Never touch the user's own gallery or settings from a test run.
+# Never touch the user's own gallery, settings or added models from a test run.
 os.environ["REID_DATA_DIR"] = tempfile.mkdtemp(prefix="reid-test-data-")
+os.environ["REID_LOCAL_CONFIG"] = str(Path(os.environ["REID_DATA_DIR"]) / "local_models.json")
 
 if not (ASSETS / "MANIFEST.md").is_file():
     raise pytest.UsageError(f"Test assets not found at {ASSETS}; set REID_TEST_ASSETS")

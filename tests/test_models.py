@@ -1,0 +1,98 @@
+"""Any ReID model: added from a file with its preprocessing as data, switched per category with re-embedding."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import ASSETS, MOT, ROOT
+
+import Algorithm.config as config
+from Algorithm.outer_api import Engine, ModelError, Settings
+
+OSNET = ASSETS / "models" / "reid_person" / "osnet_x0_25_msmt17.onnx"
+FRAME1 = MOT / "MOT17-11-FRCNN" / "img1" / "000001.jpg"
+FRAME4 = MOT / "MOT17-11-FRCNN" / "img1" / "000004.jpg"
+SPEC = {"title": "OSNet copy", "file": str(OSNET), "input_size": [256, 128], "output_dim": 512, "threshold": 0.25,
+        "categories": ["person", "vehicle"]}
+
+
+@pytest.fixture
+def local_config(tmp_path, monkeypatch):
+    path = tmp_path / "local_models.json"
+    monkeypatch.setattr(config, "LOCAL_MANIFEST_PATH", path)
+    return path
+
+
+def test_added_model_serves_a_category_after_reembedding(tmp_path, local_config):
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False))
+    eng.register(FRAME1, "P1", box=(867, 145, 1103, 780))
+    eng.register(FRAME1, "P3", box=(397, 270, 514, 597))
+    info = eng.add_model("osnet_copy", SPEC)
+    assert info["dim"] == 512
+    assert "osnet_copy" in json.loads(local_config.read_text(encoding="utf-8"))["models"]
+    assert eng.registry.reid_for("person").name == "osnet_x0_25_msmt17"  # added, not yet active
+
+    seen = []
+    n = eng.set_active_model("person", "osnet_copy", progress=lambda k, t: seen.append((k, t)))
+    assert n == 2 and seen[-1] == (2, 2)
+    assert eng.registry.reid_for("person").name == "osnet_copy"
+    assert eng.gallery.models_in_use() == {"osnet_x0_25_msmt17": 2, "osnet_copy": 2}
+    _, _, old = eng.gallery.features("osnet_x0_25_msmt17", "person")
+    _, _, new = eng.gallery.features("osnet_copy", "person")
+    # Same network and preprocessing on the stored (JPEG) crops: the same features, up to compression.
+    assert (np.sum(old * new, axis=1) > 0.97).all()
+    labels = sorted(b.match.label for fr in eng.search_file(FRAME4).frames for b in fr.matches)
+    assert labels == ["P1", "P3"]
+    # Switching again finds nothing left to embed.
+    assert eng.set_active_model("person", "osnet_copy") == 0
+    eng.close()
+
+
+def test_features_of_another_model_are_never_compared(tmp_path, local_config):
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False))
+    eng.register(FRAME1, "P1", box=(867, 145, 1103, 780))
+    # Same file under other preprocessing (BGR, no mean/std) is another model: its index starts empty.
+    eng.add_model("osnet_bgr", {**SPEC, "channel_order": "BGR", "mean": [0, 0, 0], "std": [1, 1, 1]})
+    config.update_local_config(active_reid={"person": "osnet_bgr"})
+    eng2 = Engine(tmp_path / "g.db", Settings(keep_frames=False))
+    assert eng2.registry.reid_for("person").name == "osnet_bgr"
+    with pytest.raises(ModelError, match="cannot be compared"):  # the stored feature is from osnet_x0_25_msmt17
+        eng2.search_file(FRAME4)
+    assert eng2.set_active_model("person", "osnet_bgr") == 1  # re-embedded with the new model: searchable again
+    assert eng2.search_file(FRAME4).stats.detections > 0
+    eng.close()
+    eng2.close()
+
+
+def test_a_model_that_does_not_fit_its_config_is_not_added(tmp_path, local_config):
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False))
+    with pytest.raises(ModelError, match="input height 224"):
+        eng.add_model("bad_size", {**SPEC, "input_size": [224, 224]})
+    with pytest.raises(ModelError, match="128-d output"):
+        eng.add_model("bad_dim", {**SPEC, "output_dim": 128})
+    with pytest.raises(ModelError, match="not found"):
+        eng.add_model("missing", {**SPEC, "file": str(tmp_path / "none.onnx")})
+    assert not local_config.exists()
+    eng.close()
+
+
+def test_models_add_and_use_from_the_command_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REID_LOCAL_CONFIG": str(tmp_path / "local.json")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "Algorithm", "models", *map(str, args)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    r = run("add", OSNET, "--name", "my_osnet", "--threshold", "0.2", "--categories", "vehicle")
+    assert r.returncode == 0, r.stderr
+    assert "512-d" in r.stdout
+    r = run("use", "my_osnet", "--category", "vehicle", "--gallery", tmp_path / "g.db")
+    assert r.returncode == 0, r.stderr
+    r = run("list")
+    assert any(line.startswith("my_osnet") and "active: vehicle" in line for line in r.stdout.splitlines())
+    r = run("add", OSNET, "--name", "x", "--threshold", "0.2", "--input", "oops")
+    assert r.returncode == 2 and "--input is HxW" in r.stderr
