@@ -419,8 +419,10 @@ def export_checkpoint(checkpoint: str | Path, arch: str, out: str | Path | None 
     if register_model:
         local = register(name, spec, category, Path(local_config) if local_config else None, activate)
         res.registered, res.activated = local, activate
-        log(f"registered as '{name}' in {local}" + (f"; now the {category} ReID model" if activate else
-                                                      " (not activated: set active.reid in that file to use it)"))
+        use = f"python -m Algorithm models use {name} --category {category}"
+        log(f"registered as '{name}' in {local}" + (
+            f"; now the {category} ReID model. Photos already in your gallery must be re-embedded: run `{use}`"
+            if activate else f" (not active yet: `{use}` makes it serve {category}s and re-embeds the gallery)"))
         if threshold is None:
             log(f"default threshold {thr:g}; tune it on your data with `python -m Algorithm calibrate ... --category {category} --save`")
     return res
