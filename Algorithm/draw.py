@@ -15,10 +15,10 @@ from .errors import InputError
 from .media import VideoReader
 from .types import BoxResult, FileResult
 
-# Ten well separated colours (Tableau 10), as BGR.
+# Ten vivid, well separated colours (Tableau 10 with gold and teal instead of its brown and grey), as BGR.
 _PALETTE_RGB = [
     (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
-    (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127),
+    (255, 200, 0), (227, 119, 194), (188, 189, 34), (23, 190, 207), (0, 190, 140),
 ]
 PALETTE = [(b, g, r) for r, g, b in _PALETTE_RGB]
 FAINT = (200, 200, 200)

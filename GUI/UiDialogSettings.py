@@ -1,0 +1,179 @@
+"""Settings dialog of the Process page: device, sampleFt, match threshold, tracking, categories, models."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from Algorithm.outer_api import CATEGORIES, Engine, Settings, device_options
+from GUI import app_settings
+from GUI.widgets import hint_label, show_error
+
+DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "GPU (NVIDIA CUDA)")]
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, engine: Engine, running: bool = False, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self.setWindowTitle("Processing settings")
+        s = engine.settings
+        lay = QVBoxLayout(self)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        lay.addLayout(form)
+
+        self.device = QComboBox()
+        self.device_note = hint_label()
+        notes = []
+        opts = {o.name: o for o in device_options()}
+        model: QStandardItemModel = self.device.model()
+        for i, (name, text) in enumerate(DEVICES):
+            self.device.addItem(text, name)
+            opt = opts.get(name)
+            if opt is not None and not opt.available:
+                item = model.item(i)
+                item.setEnabled(False)
+                item.setToolTip(opt.reason)
+                self.device.setItemText(i, f"{text} - unavailable")
+                notes.append(f"GPU unavailable: {opt.reason}.")
+        self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
+        self.device_note.setText(" ".join(notes) or f"Now running on: {engine.device.upper()}")
+        form.addRow("Device", self._stack(self.device, self.device_note))
+
+        self.sample_ft = QSpinBox()
+        self.sample_ft.setRange(1, 100)
+        self.sample_ft.setValue(int(s.sample_ft))
+        self.sample_ft.setSuffix("  (every k-th frame)")
+        self.sample_note = hint_label()
+        form.addRow("sampleFt", self._stack(self.sample_ft, self.sample_note))
+
+        self.tracking = QCheckBox("Follow each person/vehicle across frames (tracking)")
+        self.tracking.setChecked(bool(s.tracking))
+        form.addRow("Tracking", self.tracking)
+
+        self.use_default = QCheckBox("Use the model's default")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.01, 1.0)
+        self.threshold.setDecimals(3)
+        self.threshold.setSingleStep(0.01)
+        defaults = {c: engine.default_threshold(c) for c in CATEGORIES}
+        self.threshold.setValue(float(s.threshold) if s.threshold is not None else defaults["person"])
+        self.use_default.setChecked(s.threshold is None)
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.threshold)
+        rl.addWidget(self.use_default, 1)
+        form.addRow("Match threshold", self._stack(row, hint_label(
+            "A distance (1 - cosine similarity): a box matches an identity when its distance is at most this. "
+            "Lower is stricter. Model default: " + ", ".join(f"{c} {v:.2f}" for c, v in defaults.items()) + ".")))
+
+        self.cats = {}
+        crow = QWidget()
+        cl = QHBoxLayout(crow)
+        cl.setContentsMargins(0, 0, 0, 0)
+        for c in CATEGORIES:
+            cb = QCheckBox(c.capitalize() + "s")
+            cb.setChecked(c in s.categories)
+            cb.toggled.connect(self._refresh)
+            self.cats[c] = cb
+            cl.addWidget(cb)
+        cl.addStretch(1)
+        form.addRow("Look for", crow)
+
+        lay.addWidget(self._models_box())
+        self.running_note = hint_label("Processing is running: changes apply to the next run." if running else "")
+        self.running_note.setVisible(running)
+        lay.addWidget(self.running_note)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+        self.sample_ft.valueChanged.connect(self._refresh)
+        self.tracking.toggled.connect(self._refresh)
+        self.use_default.toggled.connect(self._refresh)
+        self._refresh()
+        self.setMinimumWidth(560)
+
+    @staticmethod
+    def _stack(*widgets) -> QWidget:
+        w = QWidget()
+        v = QVBoxLayout(w)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        for x in widgets:
+            v.addWidget(x)
+        return w
+
+    def _models_box(self) -> QGroupBox:
+        box = QGroupBox("Models")
+        form = QFormLayout(box)
+        summary = self.engine.model_summary()
+        form.addRow("Detector", QLabel(summary["detector"]))
+        for c in CATEGORIES:
+            info = summary[c]
+            trained = info["trained_on"]
+            text = f"<b>{info['title'] or info['model']}</b>"
+            if c == "vehicle" and trained.startswith("none"):
+                text += ("<br><span>Stand-in: this is a <i>person</i> ReID model used for vehicles until a vehicle "
+                         "model is added; vehicle matches are much less reliable.</span>")
+            elif trained:
+                text += f"<br>Trained on {trained}."
+            lab = QLabel(text)
+            lab.setWordWrap(True)
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            form.addRow(c.capitalize() + "s", lab)
+        return box
+
+    def _refresh(self) -> None:
+        self.threshold.setEnabled(not self.use_default.isChecked())
+        if self.tracking.isChecked() and self.sample_ft.value() > 1:
+            self.sample_note.setText("Warning: tracking needs sampleFt = 1 to follow people reliably. With larger "
+                                     "values people move further between processed frames and tracks can break.")
+            self.sample_note.setStyleSheet("color: #d9822b;")
+        else:
+            self.sample_note.setText("1 = every frame (best). Larger values are faster but can miss short sightings.")
+            self.sample_note.setStyleSheet("")
+        ok = any(cb.isChecked() for cb in self.cats.values())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setToolTip("" if ok else "Choose at least one category")
+
+    def values(self) -> dict:
+        return {
+            "device": self.device.currentData(),
+            "sample_ft": self.sample_ft.value(),
+            "threshold": None if self.use_default.isChecked() else round(self.threshold.value(), 3),
+            "tracking": self.tracking.isChecked(),
+            "categories": tuple(c for c, cb in self.cats.items() if cb.isChecked()),
+        }
+
+    def apply(self) -> Settings:
+        """Stores the dialog's values in the engine and in QSettings."""
+        s = self.engine.update_settings(**self.values())
+        app_settings.save(s)
+        return s
+
+    def accept(self) -> None:
+        try:
+            self.apply()
+        except ValueError as e:
+            show_error(self, "Settings", str(e))
+            return
+        super().accept()

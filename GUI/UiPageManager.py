@@ -1,0 +1,271 @@
+"""Manager page: the gallery's identities in a table, their photos, rename/delete, filter, backup/restore."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from Algorithm.outer_api import CATEGORIES, Engine, IdentityInfo, ReIdError
+from GUI.identity_model import THUMB_H, THUMB_W, IdentityTableModel
+from GUI.widgets import confirm, fmt_date, hint_label, jpeg_pixmap, show_error
+
+BACKUP_FILTER = "Gallery backup (*.db);;All files (*)"
+
+
+class ManagerPage(QWidget):
+    """Emits `galleryChanged()` after anything in the gallery changed."""
+
+    galleryChanged = Signal()
+
+    def __init__(self, engine: Engine, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self._build()
+        self.refresh()
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by label\u2026")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.refresh)
+        self.cat_filter = QComboBox()
+        self.cat_filter.addItem("All categories", None)
+        for c in CATEGORIES:
+            self.cat_filter.addItem(c.capitalize() + "s", c)
+        self.cat_filter.currentIndexChanged.connect(self.refresh)
+        self.count = hint_label(wrap=False)
+        self.count.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.backup_btn = QPushButton("Backup\u2026")
+        self.backup_btn.setToolTip("Save the whole gallery to one file")
+        self.backup_btn.clicked.connect(lambda: self.backup())
+        self.restore_btn = QPushButton("Restore\u2026")
+        self.restore_btn.setToolTip("Replace the gallery with a backup file")
+        self.restore_btn.clicked.connect(lambda: self.restore())
+        top = QHBoxLayout()
+        top.addWidget(self.search, 2)
+        top.addWidget(self.cat_filter)
+        top.addWidget(self.count, 1)
+        top.addWidget(self.backup_btn)
+        top.addWidget(self.restore_btn)
+
+        self.model = IdentityTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setIconSize(QSize(THUMB_W, THUMB_H))
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_H + 8)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.doubleClicked.connect(lambda _: self.rename_selected())
+
+        self.photos_title = QLabel("Select an identity to see its photos.")
+        self.photos = QListWidget()
+        self.photos.setViewMode(QListView.ViewMode.IconMode)
+        self.photos.setIconSize(QSize(96, 160))
+        self.photos.setGridSize(QSize(118, 196))
+        self.photos.setResizeMode(QListView.ResizeMode.Adjust)
+        self.photos.setMovement(QListView.Movement.Static)
+        self.photos.setWordWrap(True)
+        self.photos.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.rename_btn = QPushButton("Rename\u2026")
+        self.rename_btn.clicked.connect(lambda: self.rename_selected())
+        self.del_photo_btn = QPushButton("Delete photo")
+        self.del_photo_btn.clicked.connect(lambda: self.delete_selected_photo())
+        self.del_ident_btn = QPushButton("Delete identity")
+        self.del_ident_btn.clicked.connect(lambda: self.delete_selected_identity())
+        btns = QHBoxLayout()
+        for b in (self.rename_btn, self.del_photo_btn, self.del_ident_btn):
+            btns.addWidget(b)
+        box = QGroupBox("Photos")
+        bl = QVBoxLayout(box)
+        bl.addWidget(self.photos_title)
+        bl.addWidget(self.photos, 1)
+        bl.addLayout(btns)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(box)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setChildrenCollapsible(False)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        self.empty_hint = hint_label("The gallery is empty. Register someone on the Register page first.")
+        lay.addWidget(self.empty_hint)
+
+    # -- reading ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reloads the table (cheap SQLite reads), keeping the selected identity when it still exists."""
+        current = self.selected_identity()
+        items = self.engine.identities(self.search.text().strip(), self.cat_filter.currentData())
+        self.model.set_items(items)
+        self.table.resizeColumnToContents(0)
+        all_items = self.engine.identities() if (self.search.text() or self.cat_filter.currentData()) else items
+        n_photos = sum(i.n_entries for i in all_items)
+        shown = f"{len(items)} of {len(all_items)}" if len(items) != len(all_items) else str(len(items))
+        self.count.setText(f"{shown} identit{'y' if len(all_items) == 1 else 'ies'}, {n_photos} photo{'s' if n_photos != 1 else ''}")
+        self.empty_hint.setVisible(not all_items)
+        row = self.model.row_of(current.id) if current else -1
+        if row < 0 and items:
+            row = 0
+        if row >= 0:
+            self.table.selectionModel().select(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
+            self.table.setCurrentIndex(self.model.index(row, 1))
+        self._show_photos()
+
+    def selected_identity(self) -> IdentityInfo | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        return self.model.identity(rows[0].row()) if rows else None
+
+    def select_label(self, label: str) -> bool:
+        row = next((r for r in range(self.model.rowCount()) if self.model.identity(r).label == label), -1)
+        if row >= 0:
+            self.table.selectRow(row)
+        return row >= 0
+
+    def _selection_changed(self, *_) -> None:
+        self._show_photos()
+
+    def _show_photos(self) -> None:
+        self.photos.clear()
+        info = self.selected_identity()
+        if info is None:
+            self.photos_title.setText("Select an identity to see its photos.")
+            self._update_buttons()
+            return
+        self.photos_title.setText(f"<b>{info.label}</b> \u2013 {info.category}, "
+                                  f"{info.n_entries} photo{'s' if info.n_entries != 1 else ''}")
+        for e in self.engine.entries(info.id):
+            item = QListWidgetItem(QIcon(jpeg_pixmap(e.crop_jpeg, 160)), fmt_date(e.created).split(" ")[0])
+            item.setData(Qt.ItemDataRole.UserRole, e.id)
+            src = Path(e.source).name if e.source else "a video frame or pasted image"
+            box = ", ".join(str(int(round(v))) for v in e.box) if e.box else "whole photo"
+            item.setToolTip(f"Photo {e.id}\nFrom: {src}\nBox: {box}\nAdded: {fmt_date(e.created)}\nModel: {e.model}")
+            self.photos.addItem(item)
+        if self.photos.count():
+            self.photos.setCurrentRow(0)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = self.selected_identity() is not None
+        self.rename_btn.setEnabled(has)
+        self.del_ident_btn.setEnabled(has)
+        self.del_photo_btn.setEnabled(has and self.photos.currentItem() is not None)
+
+    # -- changes ----------------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self.refresh()
+        self.galleryChanged.emit()
+
+    def _run(self, title: str, fn) -> bool:
+        try:
+            fn()
+        except (ReIdError, OSError) as e:
+            show_error(self, title, str(e))
+            return False
+        return True
+
+    def rename_selected(self, new_label: str | None = None) -> bool:
+        info = self.selected_identity()
+        if info is None:
+            return False
+        if new_label is None:
+            new_label, ok = QInputDialog.getText(self, "Rename", f"New label for \u201c{info.label}\u201d:",
+                                                 QLineEdit.EchoMode.Normal, info.label)
+            if not ok:
+                return False
+        new_label = new_label.strip()
+        if not new_label or new_label == info.label:
+            return False
+        if self._run("Cannot rename", lambda: self.engine.rename(info.id, new_label)):
+            self._changed()
+            return True
+        return False
+
+    def delete_selected_photo(self) -> bool:
+        info, item = self.selected_identity(), self.photos.currentItem()
+        if info is None or item is None:
+            return False
+        last = info.n_entries <= 1
+        text = (f"Delete this photo of \u201c{info.label}\u201d?"
+                + ("\n\nIt is the last one, so the identity will be deleted too." if last else ""))
+        if not confirm(self, "Delete photo", text):
+            return False
+        if self._run("Cannot delete", lambda: self.engine.delete_entry(item.data(Qt.ItemDataRole.UserRole))):
+            self._changed()
+            return True
+        return False
+
+    def delete_selected_identity(self) -> bool:
+        info = self.selected_identity()
+        if info is None:
+            return False
+        if not confirm(self, "Delete identity", f"Delete \u201c{info.label}\u201d and all "
+                       f"{info.n_entries} of its photos? This cannot be undone."):
+            return False
+        if self._run("Cannot delete", lambda: self.engine.delete_identity(info.id)):
+            self._changed()
+            return True
+        return False
+
+    def backup(self, path: str | None = None) -> bool:
+        if path is None:
+            name = f"reid-gallery-{datetime.now():%Y-%m-%d}.db"
+            path, _ = QFileDialog.getSaveFileName(self, "Back up the gallery", name, BACKUP_FILTER)
+            if not path:
+                return False
+        if self._run("Backup failed", lambda: self.engine.backup(path)):
+            QMessageBox.information(self, "Backup", f"The gallery was saved to\n{path}")
+            return True
+        return False
+
+    def restore(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Restore the gallery from a backup", "", BACKUP_FILTER)
+            if not path:
+                return False
+        if not confirm(self, "Restore", "Replace the whole gallery with this backup?\n\n"
+                       "Everything registered since the backup will be lost."):
+            return False
+        if self._run("Restore failed", lambda: self.engine.restore(path)):
+            self._changed()
+            return True
+        return False
+
+    def shutdown(self) -> None:
+        """Nothing long runs here (gallery reads and writes are quick SQLite calls)."""

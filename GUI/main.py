@@ -1,0 +1,157 @@
+"""Desktop app: `python GUI/main.py` (from the repository root, or anywhere).
+
+Options: --gallery FILE (another gallery), --page register|manager|process, --screenshot OUT.png (save the
+window after start-up and quit; for docs).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QSize, QTimer  # noqa: E402
+from PySide6.QtGui import QIcon  # noqa: E402
+from PySide6.QtWidgets import (  # noqa: E402
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QStyle,
+    QWidget,
+)
+
+from Algorithm.outer_api import Engine, ReIdError  # noqa: E402
+from GUI import app_settings  # noqa: E402
+from GUI.UiPageManager import ManagerPage  # noqa: E402
+from GUI.UiPageProcess import ProcessPage  # noqa: E402
+from GUI.UiPageRegister import RegisterPage  # noqa: E402
+from GUI.workers import CallWorker, WorkerPool  # noqa: E402
+
+PAGES = ("register", "manager", "process")
+
+
+class MainWindow(QMainWindow):
+    """Side navigation between the Register, Manager and Process pages, all on one Engine."""
+
+    def __init__(self, engine: Engine, load_settings: bool = True, warm_up: bool = True):
+        super().__init__()
+        self.engine = engine
+        if load_settings:
+            app_settings.load(engine)
+        self.setWindowTitle("ReID \u2013 find people and vehicles in videos")
+        self.resize(1280, 800)
+        self.workers = WorkerPool()
+
+        self.register_page = RegisterPage(engine)
+        self.manager_page = ManagerPage(engine)
+        self.process_page = ProcessPage(engine)
+        self.pages = [self.register_page, self.manager_page, self.process_page]
+        self.register_page.registered.connect(lambda _: self.manager_page.refresh())
+        self.manager_page.galleryChanged.connect(self.register_page.refresh_labels)
+
+        st = self.style()
+        self.nav = QListWidget()
+        self.nav.setIconSize(QSize(28, 28))
+        self.nav.setFixedWidth(170)
+        self.nav.setSpacing(4)
+        self.nav.setFrameShape(QListWidget.Shape.NoFrame)
+        for text, icon, tip in (
+            ("Register", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Add a person or vehicle from a photo"),
+            ("Manager", QStyle.StandardPixmap.SP_FileDialogListView, "See, rename and delete registered identities"),
+            ("Process", QStyle.StandardPixmap.SP_MediaPlay, "Find registered identities in videos and photos"),
+        ):
+            item = QListWidgetItem(QIcon(st.standardIcon(icon)), text)
+            item.setToolTip(tip)
+            item.setSizeHint(QSize(150, 46))
+            f = item.font()
+            f.setPointSizeF(f.pointSizeF() * 1.15)
+            item.setFont(f)
+            self.nav.addItem(item)
+        self.stack = QStackedWidget()
+        for p in self.pages:
+            self.stack.addWidget(p)
+        self.nav.currentRowChanged.connect(self.show_page)
+
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.model_status = QLabel("")
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.statusBar().showMessage(f"Gallery: {engine.gallery.path}")
+        self.nav.setCurrentRow(0)
+        if warm_up:
+            QTimer.singleShot(0, self._warm_up)
+
+    def show_page(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        if self.pages[index] is self.manager_page:
+            self.manager_page.refresh()
+        if self.nav.currentRow() != index:
+            self.nav.setCurrentRow(index)
+
+    def _warm_up(self) -> None:
+        """Loads the models in the background so the first detection does not wait for them."""
+        self.model_status.setText("Loading models\u2026")
+
+        def ok(info):
+            self.model_status.setText(f"Models ready ({info['detector_provider'].replace('ExecutionProvider', '')})")
+
+        def failed(msg):
+            self.model_status.setText("Models not loaded: see the message")
+            QMessageBox.warning(self, "Models", msg)
+
+        self.workers.start(CallWorker(self.engine.model_info), ok, failed)
+
+    def closeEvent(self, ev) -> None:
+        """Stops processing cleanly (cancel, then wait for the workers) before the window goes."""
+        self.statusBar().showMessage("Stopping\u2026")
+        for p in self.pages:
+            if hasattr(p, "shutdown"):
+                p.shutdown()
+        self.workers.shutdown()
+        super().closeEvent(ev)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="ReID desktop app")
+    ap.add_argument("--gallery", type=Path, help="gallery file (default: the one in your data folder)")
+    ap.add_argument("--page", choices=PAGES, default="register")
+    ap.add_argument("--screenshot", type=Path, help="save a PNG of the window after start-up, then quit")
+    args = ap.parse_args(argv)
+
+    QApplication.setApplicationName("ReIDApp")
+    QApplication.setOrganizationName("ReIDApp")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyle("Fusion")  # follows the system's light/dark colour scheme on Qt >= 6.5
+    try:
+        engine = Engine(args.gallery)
+    except (ReIdError, OSError) as e:
+        QMessageBox.critical(None, "ReID", f"The app cannot start:\n\n{e}")
+        return 1
+    win = MainWindow(engine, warm_up=args.screenshot is None)
+    win.show_page(PAGES.index(args.page))
+    win.show()
+    if args.screenshot:
+        def shoot():
+            win.grab().save(str(args.screenshot))
+            win.close()
+        QTimer.singleShot(500, shoot)
+    rc = app.exec()
+    engine.close()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""Process page on the pedestrian video: play, pause, resume, matches, sightings, exports, reset, bad files."""
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tests.conftest import BUS, PED_VIDEO, video_frame
+
+from Algorithm.outer_api import video_info
+from GUI.main import MainWindow
+from GUI.UiPageProcess import ProcessPage
+
+WAIT = 120_000
+MAX_FRAMES = 420  # the seeded person walks through frames ~240-440
+SAMPLE_FT = 3
+
+
+@pytest.fixture
+def seeded(gui_engine):
+    """The gallery holds 'Walker', cut from frame 300 of the pedestrian video."""
+    gui_engine.register(video_frame(PED_VIDEO, 300), "Walker")
+    gui_engine.update_settings(sample_ft=SAMPLE_FT, tracking=True, categories=("person",))
+    return gui_engine
+
+
+@pytest.fixture
+def page(qtbot, seeded):
+    p = ProcessPage(seeded)
+    qtbot.addWidget(p)
+    p.resize(1200, 700)
+    p.show()
+    p.max_frames = MAX_FRAMES
+    yield p
+    assert p.shutdown()
+
+
+def click(qtbot, button):
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_process_video_pause_resume_sightings_and_exports(qtbot, page, dialogs, tmp_path):
+    page.set_source(PED_VIDEO)
+    assert page.play_btn.text() == "Play"
+    click(qtbot, page.play_btn)
+    assert page.running and page.play_btn.text() == "Pause"
+    qtbot.waitUntil(lambda: page.frames_done >= 5 and "frames/s" in page.progress_label.text(), timeout=WAIT)
+    assert page.view.has_image() and "left" in page.progress_label.text()
+
+    # pause: the worker blocks inside its cancel hook, nothing more is processed
+    click(qtbot, page.play_btn)
+    assert page.paused and page.play_btn.text() == "Resume"
+    qtbot.wait(400)
+    frozen = page.frames_done
+    qtbot.wait(800)
+    assert page.frames_done == frozen and page.running and page.worker.isRunning()
+    click(qtbot, page.play_btn)
+    assert not page.paused and page.play_btn.text() == "Pause"
+
+    qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
+    assert not page.running and page.play_btn.text() == "Play"
+    assert page.match_count > 0 and page.shown_match_frames > 0
+    assert page.frames_done == len(range(0, MAX_FRAMES, SAMPLE_FT))
+    assert page.progress.value() == page.progress.maximum() == MAX_FRAMES
+
+    # the sightings panel lists Walker with a segment inside his walk
+    tree = page.sightings
+    assert tree.topLevelItemCount() == 1 and tree.topLevelItem(0).text(0) == "Walker"
+    ref = tree.choose_first()
+    assert ref is not None and ref.label == "Walker"
+    assert 200 <= ref.start_frame <= ref.best_frame <= ref.end_frame <= MAX_FRAMES
+    qtbot.waitUntil(lambda: bool(page.view.boxes) and page.view.boxes[0].text.startswith("Walker"), timeout=WAIT)
+    assert page.pin_bar.isVisible() and "Walker" in page.pin_label.text()
+    assert page.view.image_size().width() == 768
+    click(qtbot, page.live_btn)
+    assert not page.pin_bar.isVisible()
+
+    # exports
+    out_json = page.export_json(str(tmp_path / "r.json"))
+    data = json.loads(out_json.read_text(encoding="utf-8"))
+    assert data["files"][0]["sightings"][0]["label"] == "Walker"
+    out_csv = page.export_csv(str(tmp_path / "r.csv"))
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
+    assert rows and rows[0]["label"] == "Walker"
+    assert page.export_video(str(tmp_path / "annotated.mp4"))
+    qtbot.waitUntil(lambda: page.exporter is None, timeout=WAIT)
+    info = video_info(tmp_path / "annotated.mp4")
+    assert (info.width, info.height) == (768, 432) and abs(info.frame_count - MAX_FRAMES) <= 3
+    assert not dialogs.of("critical"), dialogs.texts()
+
+
+def test_reset_stops_and_clears(qtbot, page, dialogs):
+    page.max_frames = None
+    page.set_source(PED_VIDEO)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.frames_done >= 2, timeout=WAIT)
+    click(qtbot, page.reset_btn)
+    assert not page.running and page.report is None
+    assert not page.view.has_image() and page.sightings.topLevelItemCount() == 0
+    assert page.match_count == 0 and page.progress.value() == 0
+    qtbot.waitUntil(lambda: not page.workers.busy, timeout=10_000)  # the stopped thread has ended
+    qtbot.waitUntil(lambda: page.play_btn.isEnabled(), timeout=10_000)
+    assert page.source == PED_VIDEO  # ready to play again
+    assert not dialogs.shown
+
+
+def test_bad_files_give_an_error_and_the_app_keeps_working(qtbot, page, dialogs, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    (folder / "text.jpg").write_text("not an image")
+    (folder / "bus.jpg").write_bytes(BUS.read_bytes())
+    page.set_source(folder)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
+    assert len(page.report.files) == 3 and len(page.report.errors) == 2
+    assert len(dialogs.of("critical")) == 1
+    _, title, text = dialogs.of("critical")[0]
+    assert "2 of 3 files" in text and "broken.mp4" in text and "text.jpg" in text
+    assert "Not a readable" in text or "no decodable frame" in text
+
+    # a single bad file: the same dialog, then a good run
+    page.set_source(folder / "broken.mp4")
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: len(dialogs.of("critical")) == 2, timeout=WAIT)
+    page.set_source(BUS)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
+    assert not page.report.errors and page.frames_done == 1 and page.view.has_image()
+    assert len(page.view.boxes) >= 4  # every person drawn (faint: nobody from bus.jpg is registered)
+    assert len(dialogs.of("critical")) == 2
+
+
+def test_closing_the_window_stops_processing(qtbot, seeded, dialogs):
+    win = MainWindow(seeded, load_settings=False, warm_up=False)
+    qtbot.addWidget(win)
+    win.show()
+    page = win.process_page
+    page.set_source(PED_VIDEO)
+    win.show_page(2)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.frames_done >= 2, timeout=WAIT)
+    worker = page.worker
+    page.pause()  # a paused run must stop too
+    t0 = time.monotonic()
+    win.close()
+    assert worker.isFinished() and time.monotonic() - t0 < 10
+    assert not dialogs.shown
