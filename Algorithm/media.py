@@ -18,6 +18,12 @@ from .errors import InputError
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg", ".webm", ".flv", ".ts"}
 DEFAULT_FPS = 25.0  # used when a container reports no usable frame rate
+# Larger images are refused before decoding (a 250 MP photo already takes 750 MB as BGR); OpenCV's own
+# limit is 1 GP. 12000x9000 (108 MP) works.
+MAX_IMAGE_PIXELS = 250_000_000
+# A file this large is read as an image only when its first bytes say it is one (else: a mislabelled video).
+_MAX_UNSNIFFED_BYTES = 256 << 20
+STORED_CROP_MAX_SIDE = 1024  # photos kept in the gallery are shrunk to this (ReID reads 256x128 anyway)
 
 
 def media_kind(path: str | os.PathLike) -> str | None:
@@ -52,46 +58,136 @@ def _check_file(path: Path) -> None:
 
 
 def to_bgr8(img: np.ndarray) -> np.ndarray:
-    """Any decoded image (gray, 16-bit, float, alpha) as 8-bit 3-channel BGR."""
+    """Any decoded image (gray, 16-bit, float, alpha) as 8-bit 3-channel BGR, without float64 copies
+    (a 16-bit 12000x9000 photo would otherwise need 2.6 GB)."""
     if img.dtype == np.uint16:
-        img = (img / 257.0).round().astype(np.uint8)
-    elif img.dtype != np.uint8:
-        img = np.clip(img.astype(np.float64) * (255.0 if img.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        img = cv2.convertScaleAbs(img, alpha=1 / 257.0)
+    elif img.dtype in (np.float32, np.float64, np.float16):
+        img = np.nan_to_num(img.astype(np.float32, copy=False), nan=0.0, posinf=255.0, neginf=0.0)
+        peak = float(img.max()) if img.size else 0.0
+        img = cv2.convertScaleAbs(img, alpha=255.0 if peak <= 1.0 else 1.0)
+    elif img.dtype != np.uint8:  # int8/int16/int32 TIFFs: stretch the used range
+        lo, hi = float(img.min()), float(img.max())
+        img = cv2.convertScaleAbs(img.astype(np.float32), alpha=255.0 / max(hi - lo, 1.0), beta=-lo * 255.0 / max(hi - lo, 1.0))
+    if img.ndim == 2 or img.shape[2] in (1, 2):  # gray, gray + alpha
+        return cv2.cvtColor(np.ascontiguousarray(img if img.ndim == 2 else img[:, :, 0]), cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4:
         return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    if img.shape[2] == 1:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(img[:, :, :3])
 
 
+_IMAGE_MAGIC = (
+    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+",
+    b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51", b"\x59\xa6\x6a\x95", b"\x76\x2f\x31\x01", b"#?RADIANCE", b"#?RGBE",
+)
+
+
+def _looks_like_image(head: bytes) -> bool:
+    if head.startswith(_IMAGE_MAGIC):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return len(head) > 2 and head[0:1] == b"P" and head[1:2] in b"1234567Ff" and head[2:3].isspace()
+
+
+def declared_size(data) -> tuple[int, int] | None:
+    """(width, height) a PNG or JPEG header announces, read before decoding; None for other formats."""
+    b = bytes(data[:32]) if not isinstance(data, bytes) else data[:32]
+    if b.startswith(b"\x89PNG\r\n\x1a\n") and b[12:16] == b"IHDR":
+        return int.from_bytes(b[16:20], "big"), int.from_bytes(b[20:24], "big")
+    if not b.startswith(b"\xff\xd8"):
+        return None
+    buf = memoryview(data)
+    i, n = 2, len(buf)
+    while i + 9 < n:
+        if buf[i] != 0xFF:
+            return None
+        m = buf[i + 1]
+        if m == 0xFF:  # fill byte
+            i += 1
+            continue
+        if m in (0x01, 0xD8) or 0xD0 <= m <= 0xD7:
+            i += 2
+            continue
+        if m in (0xD9, 0xDA):  # end of image / start of scan without a frame header
+            return None
+        if 0xC0 <= m <= 0xCF and m not in (0xC4, 0xC8, 0xCC):
+            h = (buf[i + 5] << 8) | buf[i + 6]
+            w = (buf[i + 7] << 8) | buf[i + 8]
+            return w, h
+        i += 2 + ((buf[i + 2] << 8) | buf[i + 3])
+    return None
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """BGR uint8 image. np.fromfile + imdecode, because cv2.imread fails on non-ASCII paths on Windows."""
+    """BGR uint8 image, turned upright by its EXIF orientation. np.fromfile + imdecode, because cv2.imread
+    fails on non-ASCII paths on Windows. Every failure is an InputError that names the file."""
     p = Path(path)
     _check_file(p)
     try:
+        size = p.stat().st_size
+        if size > _MAX_UNSNIFFED_BYTES:
+            with open(p, "rb") as fh:
+                if not _looks_like_image(fh.read(16)):
+                    raise InputError(f"Not an image: {p} ({size >> 20} MB, and its content is no image format)")
         data = np.fromfile(str(p), dtype=np.uint8)
     except OSError as e:
         raise InputError(f"Cannot read {p}: {e.strerror or e}") from e
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if img is None or img.size == 0:
+    except MemoryError:
+        raise InputError(f"Not enough memory to read {p} ({size >> 20} MB)") from None
+    if data.size == 0:
+        raise InputError(f"The file is empty (0 bytes): {p}")
+    dims = declared_size(data)
+    if dims and dims[0] * dims[1] > MAX_IMAGE_PIXELS:
+        raise InputError(
+            f"The image is too large to open: {dims[0]}x{dims[1]} pixels (at most {MAX_IMAGE_PIXELS // 1_000_000} "
+            f"million pixels): {p}"
+        )
+    try:
+        # ANYDEPTH|ANYCOLOR keeps 16-bit and gray as they are but, unlike IMREAD_UNCHANGED, applies EXIF orientation.
+        img = cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error as e:
+        why = "too large to open" if "MAX_IMAGE_PIXELS" in str(e) else "unknown format or damaged file"
+        raise InputError(f"Not a readable image ({why}): {p}") from None
+    except MemoryError:
+        raise InputError(f"Not enough memory to open the image {p}") from None
+    del data
+    if img is None or img.size == 0 or min(img.shape[:2]) < 1:
         raise InputError(f"Not a readable image (unknown format or damaged file): {p}")
-    return to_bgr8(img)
+    try:
+        return to_bgr8(img)
+    except MemoryError:
+        raise InputError(f"Not enough memory to open the image {p}") from None
 
 
 def decode_image_bytes(data: bytes) -> np.ndarray:
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    except cv2.error:
+        img = None
     if img is None:
         raise InputError("Stored image data is damaged")
     return img
 
 
 def encode_jpeg(img: np.ndarray, quality: int = 92) -> bytes:
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    try:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    except cv2.error:
+        ok = False
     if not ok:
-        raise InputError("Cannot encode image")
+        raise InputError(f"Cannot encode a {img.shape[1]}x{img.shape[0]} image as JPEG")
     return buf.tobytes()
+
+
+def encode_crop(img: np.ndarray, max_side: int = STORED_CROP_MAX_SIDE, quality: int = 92) -> bytes:
+    """JPEG of a crop to keep in the gallery, shrunk to `max_side`: a whole 12000x9000 photo would be 10+ MB
+    in the file and in every thumbnail query."""
+    h, w = img.shape[:2]
+    if max(h, w) > max_side:
+        r = max_side / max(h, w)
+        img = cv2.resize(img, (max(1, round(w * r)), max(1, round(h * r))), interpolation=cv2.INTER_AREA)
+    return encode_jpeg(img, quality)
 
 
 def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
@@ -134,16 +230,26 @@ class VideoReader:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.cap = None
+        self._tmp: Path | None = None
         _check_file(self.path)
-        src, self._tmp = _capture_path(self.path)
-        self.cap = cv2.VideoCapture(src)
-        if not self.cap.isOpened():
+        try:
+            src, self._tmp = _capture_path(self.path)
+        except OSError as e:
+            raise InputError(f"Cannot read {self.path}: {e.strerror or e}") from e
+        try:
+            self.cap = cv2.VideoCapture(src)
+            opened = self.cap.isOpened()
+            if opened:
+                fps = self.cap.get(cv2.CAP_PROP_FPS)
+                n = self.cap.get(cv2.CAP_PROP_FRAME_COUNT)
+                ok, first = self.cap.read()
+        except cv2.error:
+            opened = False
+        if not opened:
             self.close()
             raise InputError(f"Not a readable video (unknown format, missing codec or damaged file): {self.path}")
-        fps = self.cap.get(cv2.CAP_PROP_FPS)
-        n = self.cap.get(cv2.CAP_PROP_FRAME_COUNT)
-        ok, first = self.cap.read()
-        if not ok or first is None:
+        if not ok or first is None or first.size == 0:
             self.close()
             raise InputError(f"The video has no decodable frame (empty or broken): {self.path}")
         self._first: np.ndarray | None = first
@@ -160,13 +266,18 @@ class VideoReader:
         step = max(1, int(step))
         idx = 0
         while stop is None or idx < stop:
-            if idx == 0 and self._first is not None:
-                frame, self._first = self._first, None
-                ok = True
-            elif idx >= start and (idx - start) % step == 0:
-                ok, frame = self.cap.read()
-            else:
-                ok, frame = self.cap.grab(), None
+            if self.cap is None:  # closed (run stopped)
+                return
+            try:
+                if idx == 0 and self._first is not None:
+                    frame, self._first = self._first, None
+                    ok = True
+                elif idx >= start and (idx - start) % step == 0:
+                    ok, frame = self.cap.read()
+                else:
+                    ok, frame = self.cap.grab(), None
+            except cv2.error:  # a damaged stream ends the video here rather than the run
+                ok = False
             if not ok:
                 return
             if frame is not None and idx >= start and (idx - start) % step == 0:
@@ -174,10 +285,11 @@ class VideoReader:
             idx += 1
 
     def close(self) -> None:
-        cap = getattr(self, "cap", None)
+        cap, self.cap = getattr(self, "cap", None), None
+        self._first = None
         if cap is not None:
             cap.release()
-        if self._tmp is not None:
+        if getattr(self, "_tmp", None) is not None:
             shutil.rmtree(self._tmp.parent, ignore_errors=True)
             self._tmp = None
 
