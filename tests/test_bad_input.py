@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import ASSETS, BUS, MOT, PED_VIDEO
+from testdata import ASSETS, BUS, MOT, PED_VIDEO
 
 from Algorithm.config import load_registry
 from Algorithm.outer_api import Engine, InputError, ModelError, NothingFoundError, Settings, write_image

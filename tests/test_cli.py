@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import BUS, ROOT
+from testdata import BUS, ROOT
 
 
 def cli(*args, gallery):

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import BUS, MARKET, MOT, PED_VIDEO, video_frame
+from testdata import BUS, MARKET, MOT, PED_VIDEO, video_frame
 
 from Algorithm.outer_api import Engine, GalleryError, Settings
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import MARKET, MOT
+from testdata import MARKET, MOT
 
 from Algorithm import calibrate as cb
 from Algorithm import evaluate as ev

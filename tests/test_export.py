@@ -26,7 +26,7 @@ from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 from Algorithm.config import ModelSpec, load_registry  # noqa: E402
-from conftest import ASSETS  # noqa: E402
+from testdata import ASSETS  # noqa: E402
 
 # 2 shared cores: one torch thread avoids oversubscription (10x slower forwards otherwise).
 torch.set_num_threads(1)

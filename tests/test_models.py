@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ASSETS, MOT, ROOT
+from testdata import ASSETS, MOT, ROOT
 
 import Algorithm.config as config
 from Algorithm.outer_api import Engine, ModelError, Settings

@@ -7,7 +7,7 @@ import shutil
 import threading
 
 import pytest
-from conftest import ASSETS
+from testdata import ASSETS
 
 from Algorithm.config import load_registry
 from Algorithm.errors import ModelError

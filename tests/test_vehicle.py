@@ -1,7 +1,7 @@
 """Vehicles: registered from one frame of the traffic video, found again later with the configured vehicle model."""
 from __future__ import annotations
 
-from conftest import ASSETS
+from testdata import ASSETS
 
 from Algorithm.outer_api import Engine, Settings, read_video_frame
 

@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.conftest import BUS, PED_VIDEO, video_frame
+from testdata import BUS, PED_VIDEO, video_frame
 
 from Algorithm.outer_api import video_info
 from GUI.main import MainWindow

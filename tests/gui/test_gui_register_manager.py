@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from tests.conftest import BUS, MARKET
+from testdata import BUS, MARKET
 
 from GUI.main import MainWindow
 
