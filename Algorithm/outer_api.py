@@ -380,10 +380,13 @@ class Engine:
     ) -> FileResult:
         """One image or video (from `start_frame`, at most `max_frames` frames). Errors of the file are raised."""
         s = settings or self._settings
+        return self._search_file(self._pipeline(s), path, on_frame, cancel, max_frames, start_frame)
+
+    @staticmethod
+    def _search_file(pipe: Pipeline, path, on_frame, cancel, max_frames, start_frame=0) -> FileResult:
         kind = media.media_kind(path)
         if kind is None:
             raise InputError(f"Not an image or video (by its extension): {path}")
-        pipe = self._pipeline(s)
         if kind == "image":
             return pipe.search_image(str(path), on_frame)
         return pipe.search_video(str(path), on_frame, cancel, max_frames, start_frame)
@@ -400,6 +403,7 @@ class Engine:
         """A file or a folder (recursively). A bad file is recorded with its message and the run goes on."""
         files = media.list_media(path)
         s = self._settings
+        pipe = self._pipeline(s)  # loads the models first: a model problem stops the run here, once, clearly
         report = SearchReport(str(path), settings=_settings_json(s), models=self.model_summary())
         for i, f in enumerate(files):
             if cancel and cancel():
@@ -407,8 +411,8 @@ class Engine:
             if on_file:
                 on_file(i, len(files), f)
             try:
-                res = self.search_file(f, on_frame, cancel, max_frames, s)
-            except (InputError, OSError) as e:
+                res = self._search_file(pipe, f, on_frame, cancel, max_frames)
+            except (InputError, OSError) as e:  # this file only: record it and go on (model or gallery errors stop)
                 res = FileResult(str(f), media.media_kind(f) or "unknown", error=str(e))
             report.files.append(res)
             if on_result:
@@ -500,38 +504,6 @@ class LiveSightings:
     def result(self) -> list[Sighting]:
         self.changed = False
         return self._builder.result()
-
-
-class LiveTracks:
-    """While a video plays: a track that was matched keeps its closest match so far on its later boxes, one box
-    per identity and frame (the closest). The engine resolves whole tracks the same way once a video is done,
-    so the live view shows what the results will say instead of flickering with each frame's own match."""
-
-    def __init__(self):
-        self._best: dict[int, Match] = {}
-
-    def apply(self, fr: FrameResult) -> FrameResult:
-        """A copy of `fr` whose tracked boxes carry their track's best match (fr itself is left untouched)."""
-        from dataclasses import replace
-
-        for b in fr.boxes:
-            if b.track_id >= 0 and b.match is not None:
-                old = self._best.get(b.track_id)
-                if old is None or b.match.distance < old.distance:
-                    self._best[b.track_id] = b.match
-        boxes = [replace(b, match=self._best.get(b.track_id, b.match)) if b.track_id >= 0 else b for b in fr.boxes]
-        taken: dict[int, int] = {}  # identity -> index of its closest box in this frame
-        for i, b in enumerate(boxes):
-            if b.match is None:
-                continue
-            j = taken.get(b.match.identity_id)
-            if j is None or b.match.distance < boxes[j].match.distance:
-                if j is not None:
-                    boxes[j] = replace(boxes[j], match=None)
-                taken[b.match.identity_id] = i
-            else:
-                boxes[i] = replace(b, match=None)
-        return replace(fr, boxes=boxes)
 
 
 def file_sightings(result: FileResult) -> list[Sighting]:

@@ -131,9 +131,9 @@ class Pipeline:
                 res.stats.detections += len(dets)
                 if tracker is not None:
                     dets = tracker.update(dets, frame)
-                    matches, track_hits = self._match_tracked(idx, frame, dets, cache, searched)
+                    matches = self._match_tracked(idx, frame, dets, cache, searched, resolver)
                     boxes = self._boxes(dets, matches)
-                    resolver.add(idx, t_s, boxes, track_hits)
+                    resolver.add(idx, t_s, boxes)
                 else:
                     matches = self._match(dets, self._embed_all(frame, dets))
                     boxes = self._boxes(dets, matches)
@@ -160,10 +160,10 @@ class Pipeline:
         res.stats.seconds = time.perf_counter() - t0
         return res
 
-    def _match_tracked(self, idx, frame, dets: Detections, cache: TrackCache, searched):
-        """Live matches of this frame's tracked boxes, and each track's current candidates (track id -> hits)."""
+    def _match_tracked(self, idx, frame, dets: Detections, cache: TrackCache, searched, resolver: TrackResolver):
+        """Live matches of this frame's tracked boxes: each track's closest identity so far, one box per identity."""
         h, w = frame.shape[:2]
-        todo = cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h)
+        todo = cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h, settled=resolver.settled)
         for cat in self.settings.categories:
             rows = [i for i in todo if dets.category[i] == cat]
             if rows:
@@ -171,8 +171,10 @@ class Pipeline:
                 cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], feats, w, h)
         cache.forget_stale(idx)
         rev = self.index.gallery.revision()
+        if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
+            self._label(-1)
+            resolver.retain(set(self._labels[1]))
         matches: list[Match | None] = [None] * len(dets)
-        track_hits: dict[int, list[Hit]] = {}
         for cat in self.settings.categories:
             cm = self.models[cat]
             rows, hits = [], []
@@ -188,15 +190,15 @@ class Pipeline:
                     per_view = self.index.get(cm.model_name, cat).search(cache.query_vectors(tid))
                     known = (ver, rev, _closest_per_identity(per_view))
                     searched[tid] = known
+                    resolver.observe(tid, cat, idx, known[2])
                 rows.append(i)
-                hits.append(known[2])
-                track_hits[tid] = known[2]
+                hits.append(resolver.best_hits(tid))
             for r, hit in zip(rows, assign_unique(hits, cm.threshold)):
                 if hit is not None:
                     matches[r] = Match(hit.identity_id, self._label(hit.identity_id), hit.distance, hit.entry_id)
         for tid in [t for t in searched if t not in cache.tracks]:
             del searched[tid]
-        return matches, track_hits
+        return matches
 
 
 def _closest_per_identity(per_view: list[list[Hit]]) -> list[Hit]:

@@ -1,9 +1,9 @@
 """Track-level identity: a track is one object, so once a video is done every track gets the identity of
 its closest view over its whole life, and all its frames carry it.
 
-While a video plays, matches are decided frame by frame from what each track has shown so far; an early,
-poor view can briefly give a track the wrong identity. Resolving per track at the end removes that flicker
-from the results and sightings. Tracks that never came under the threshold are dropped as soon as they
+While a video plays, each track already carries its closest identity so far (one box per identity and
+frame); a later, better view can still change it, so at the end every frame of the track is given the
+track's final identity, and the results and sightings are rebuilt from that. Tracks that never came under the threshold are dropped as soon as they
 end, so memory grows with what was matched, not with the video's length.
 """
 from __future__ import annotations
@@ -29,7 +29,34 @@ class TrackResolver:
         self.forget_frames = forget_frames
         self.tracks: dict[int, _TrackLog] = {}
 
-    def add(self, frame_idx: int, time_s: float, boxes: list[BoxResult], hits: dict[int, list[Hit]]) -> None:
+    def observe(self, track_id: int, category: str, frame_idx: int, hits: list[Hit]) -> None:
+        """Merges a track's latest candidates into its closest-per-identity record."""
+        log = self.tracks.get(track_id)
+        if log is None:
+            log = self.tracks[track_id] = _TrackLog(category, frame_idx)
+        for h in hits:
+            old = log.best.get(h.identity_id)
+            if old is None or h.distance < old.distance:
+                log.best[h.identity_id] = h
+
+    def retain(self, identity_ids: set[int]) -> None:
+        """Forgets candidates of identities deleted from the gallery during the run."""
+        for log in self.tracks.values():
+            for ident in [i for i in log.best if i not in identity_ids]:
+                del log.best[ident]
+
+    def best_hits(self, track_id: int) -> list[Hit]:
+        """The track's candidates so far, nearest first: live decisions use what the final result will."""
+        log = self.tracks.get(track_id)
+        return sorted(log.best.values(), key=lambda h: h.distance) if log else []
+
+    def settled(self, track_id: int) -> bool:
+        """Whether the track already has an identity under the threshold."""
+        log = self.tracks.get(track_id)
+        return log is not None and self._final(log) is not None
+
+    def add(self, frame_idx: int, time_s: float, boxes: list[BoxResult]) -> None:
+        """Logs this frame's tracked boxes (with their live matches) for the end-of-video resolution."""
         for b in boxes:
             if b.track_id < 0:
                 continue
@@ -38,14 +65,6 @@ class TrackResolver:
                 log = self.tracks[b.track_id] = _TrackLog(b.category, frame_idx)
             log.last_frame = frame_idx
             log.rows.append((frame_idx, time_s, b.box, b.score, b.match))
-        for tid, track_hits in hits.items():
-            log = self.tracks.get(tid)
-            if log is None:
-                continue
-            for h in track_hits:
-                old = log.best.get(h.identity_id)
-                if old is None or h.distance < old.distance:
-                    log.best[h.identity_id] = h
         if frame_idx % 50 == 0:
             self._drop_unmatched_ended(frame_idx)
 

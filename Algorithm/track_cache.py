@@ -20,6 +20,10 @@ class CachePolicy:
     keep_best: int = 3  # crops averaged into the track feature
     max_embeds: int = 5  # per track, besides the periodic refresh
     refresh_frames: int = 0  # also re-embed after this many frames (0: never)
+    # A track with no identity under the threshold yet gets a few more looks, spaced out (this many frames,
+    # then twice that, ...): a poor first view (turned away, half hidden) must not hide a registered person.
+    retry_frames: int = 10
+    max_retries: int = 3
     forget_frames: int = 90  # drop state of tracks unseen this long (memory stays flat on long videos)
 
 
@@ -30,6 +34,7 @@ class _Track:
     best_quality: float = 0.0
     last_embed: int = -1
     embeds: int = 0
+    retries: int = 0
     crops: list[tuple[float, np.ndarray]] = field(default_factory=list)
     feature: np.ndarray | None = None
     version: int = 0  # moves when the feature changes, so search results can be cached per version
@@ -52,8 +57,9 @@ class TrackCache:
         self.tracks.clear()
         self.total_tracks = 0
 
-    def select(self, frame_idx: int, track_ids, boxes, confs, width: int, height: int) -> list[int]:
-        """Indices (into this frame's boxes) whose crops should be embedded now."""
+    def select(self, frame_idx: int, track_ids, boxes, confs, width: int, height: int, settled=None) -> list[int]:
+        """Indices (into this frame's boxes) whose crops should be embedded now. `settled(track_id)` says
+        whether a track already has its identity (no retries then)."""
         p = self.policy
         todo = []
         for i, (tid, box, conf) in enumerate(zip(track_ids, boxes, confs)):
@@ -70,6 +76,10 @@ class TrackCache:
             elif q >= t.best_quality * p.better_ratio and t.embeds < p.max_embeds:
                 todo.append(i)
             elif p.refresh_frames and frame_idx - t.last_embed >= p.refresh_frames:
+                todo.append(i)
+            elif (settled is not None and t.retries < p.max_retries and not cut
+                  and frame_idx - t.last_embed >= p.retry_frames * 2 ** t.retries and not settled(tid)):
+                t.retries += 1
                 todo.append(i)
         return todo
 

@@ -22,7 +22,6 @@ from Algorithm.outer_api import (
     FileResult,
     FrameResult,
     LiveSightings,
-    LiveTracks,
     ReIdError,
     Sighting,
     export_annotated_video,
@@ -94,7 +93,6 @@ class _Run:
     file_count: int = 1
     path: str = ""
     live: LiveSightings | None = None
-    tracks: LiveTracks | None = None
     frames_done: int = 0
     matches_total: int = 0
     last_emit: float = 0.0
@@ -162,13 +160,10 @@ class SearchWorker(QThread):
     def _on_file(self, i: int, n: int, path: Path) -> None:
         self._run.file_index, self._run.file_count, self._run.path = i, n, str(path)
         self._run.live = LiveSightings(self.engine.settings, path)
-        self._run.tracks = LiveTracks()
         self.fileStarted.emit(i, n, str(path))
 
     def _on_frame(self, fr: FrameResult) -> None:
         r = self._run
-        if r.tracks is not None:
-            fr = r.tracks.apply(fr)
         r.frames_done += 1
         r.matches_total += len(fr.matches)
         if r.live is not None:
