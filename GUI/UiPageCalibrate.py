@@ -69,6 +69,11 @@ class CalibrationWorker(QThread):
 class CalibratePage(QWidget):
     """Emits `thresholdApplied(category, value)` after a threshold was saved as the model's default."""
 
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Waits for a running calibration before the window closes (it reads the gallery; nothing to undo)."""
+        if self._worker is not None and self._worker.isRunning():
+            self._worker.wait(timeout_ms)
+
     thresholdApplied = Signal(str, float)
 
     def __init__(self, engine: Engine, parent=None):

@@ -1,6 +1,6 @@
 """Desktop app: `python GUI/main.py` (from the repository root, or anywhere).
 
-Options: --gallery FILE (another gallery), --page register|manager|process, --screenshot OUT.png (save the
+Options: --gallery FILE (another gallery), --page register|manager|process|calibrate, --screenshot OUT.png (save the
 window after start-up and quit; for docs).
 """
 from __future__ import annotations
@@ -30,16 +30,17 @@ from PySide6.QtWidgets import (  # noqa: E402
 
 from Algorithm.outer_api import Engine, ReIdError  # noqa: E402
 from GUI import app_settings  # noqa: E402
+from GUI.UiPageCalibrate import CalibratePage  # noqa: E402
 from GUI.UiPageManager import ManagerPage  # noqa: E402
 from GUI.UiPageProcess import ProcessPage  # noqa: E402
 from GUI.UiPageRegister import RegisterPage  # noqa: E402
 from GUI.workers import CallWorker, WorkerPool  # noqa: E402
 
-PAGES = ("register", "manager", "process")
+PAGES = ("register", "manager", "process", "calibrate")
 
 
 class MainWindow(QMainWindow):
-    """Side navigation between the Register, Manager and Process pages, all on one Engine."""
+    """Side navigation between the Register, Manager, Process and Calibrate pages, all on one Engine."""
 
     def __init__(self, engine: Engine, load_settings: bool = True, warm_up: bool = True):
         super().__init__()
@@ -53,7 +54,8 @@ class MainWindow(QMainWindow):
         self.register_page = RegisterPage(engine)
         self.manager_page = ManagerPage(engine)
         self.process_page = ProcessPage(engine)
-        self.pages = [self.register_page, self.manager_page, self.process_page]
+        self.calibrate_page = CalibratePage(engine)
+        self.pages = [self.register_page, self.manager_page, self.process_page, self.calibrate_page]
         self.register_page.registered.connect(lambda _: self.manager_page.refresh())
         self.manager_page.galleryChanged.connect(self.register_page.refresh_labels)
 
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
             ("Register", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Add a person or vehicle from a photo"),
             ("Manager", QStyle.StandardPixmap.SP_FileDialogListView, "See, rename and delete registered identities"),
             ("Process", QStyle.StandardPixmap.SP_MediaPlay, "Find registered identities in videos and photos"),
+            ("Calibrate", QStyle.StandardPixmap.SP_FileDialogContentsView, "Which match threshold suits your data"),
         ):
             item = QListWidgetItem(QIcon(st.standardIcon(icon)), text)
             item.setToolTip(tip)
