@@ -21,7 +21,6 @@ What it does, in order:
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import os
@@ -36,6 +35,7 @@ import numpy as np
 from . import archs
 from .config import CATEGORIES, MANIFEST_PATH, MODELS_DIR, ModelSpec, load_registry
 from .errors import InputError, ModelError
+from .provision import sha256_of
 
 OPSET = 17
 REL_TOL = 1e-3
@@ -297,14 +297,6 @@ def compare(model, onnx_path: Path, input_size: tuple[int, int], mean, std, seed
 # ---------------------------------------------------------------------------------------------------------------
 # Model-config entry
 # ---------------------------------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_field(path: Path) -> str:
     """Path as the config stores it: relative to models/ when inside it, else absolute."""
     path = path.resolve()
@@ -395,7 +387,7 @@ def export_checkpoint(checkpoint: str | Path, arch: str, out: str | Path | None 
         "kind": "reid",
         "title": f"{info.title} ({checkpoint.name})",
         "file": _file_field(out),
-        "sha256": _sha256(out),
+        "sha256": sha256_of(out),
         "size": out.stat().st_size,
         "source": f"exported by `python -m Algorithm export --arch {arch}` from {checkpoint.name} ({prep.layout} layout)",
         "licence": "as the checkpoint's (user-provided)",
