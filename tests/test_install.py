@@ -1,0 +1,29 @@
+"""The README's install command, run a second time, downloads and reinstalls nothing."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from testdata import ROOT
+
+IN_PROJECT_VENV = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="install.bat is the Windows twin")
+@pytest.mark.skipif(not IN_PROJECT_VENV, reason="needs the project's own .venv, made by install.sh")
+def test_second_install_changes_nothing():
+    stamp = sorted((ROOT / ".venv").glob(".installed-*"))
+    weights = sorted((ROOT / "models").rglob("*.onnx"))
+    assert stamp and weights
+    before = {p: p.stat().st_mtime_ns for p in stamp + weights}
+    env = {k: v for k, v in os.environ.items() if k != "REID_MODELS_DIR"}  # nothing to copy from: must not need it
+    r = subprocess.run(["bash", str(ROOT / "install.sh"), "--dev"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "Packages are up to date." in r.stdout
+    assert r.stdout.count(": present") == len(weights) == 3
+    assert "Installing" not in r.stdout and "copied" not in r.stdout and "downloaded" not in r.stdout
+    assert {p: p.stat().st_mtime_ns for p in before} == before
