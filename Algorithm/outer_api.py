@@ -238,6 +238,16 @@ class Engine:
             out[cat] = {"model": spec.name, "title": spec.title, "trained_on": spec.trained_on.get(cat, "")}
         return out
 
+    def reid_models(self, category: str) -> list[dict]:
+        """The ReID models that can serve a category, the active one marked (cheap: loads nothing)."""
+        active = self.registry.reid.get(category)
+        return [
+            {"name": m.name, "title": m.title or m.name, "trained_on": m.trained_on.get(category, ""),
+             "threshold": m.threshold_for(category), "active": m.name == active}
+            for m in self.registry.models.values()
+            if m.kind == "reid" and category in tuple(m.categories)
+        ]
+
     def add_model(self, name: str, spec: dict, sample: str | Path | np.ndarray | None = None) -> dict:
         """Adds a ReID model to the user's model file after checking it loads, fits its config and gives
         a finite feature on a sample crop. Returns what was checked."""

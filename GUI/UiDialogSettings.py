@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -20,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from Algorithm.outer_api import CATEGORIES, Engine, Settings, device_options
 from GUI import app_settings
+from GUI.UiDialogModel import AddModelDialog
 from GUI.widgets import hint_label, show_error
+from GUI.workers import ProgressCallWorker, WorkerPool
 
 DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "GPU (NVIDIA CUDA)")]
 
@@ -96,11 +100,17 @@ class SettingsDialog(QDialog):
         cl.addStretch(1)
         form.addRow("Look for", crow)
 
+        self.workers = WorkerPool()
+        self.model_choice: dict[str, QComboBox] = {}
+        self.model_notes: dict[str, QLabel] = {}
         lay.addWidget(self._models_box())
         self.running_note = hint_label("Processing is running: changes apply to the next run." if running else "")
         self.running_note.setVisible(running)
         lay.addWidget(self.running_note)
 
+        self.switch_progress = QProgressBar()
+        self.switch_progress.setVisible(False)
+        lay.addWidget(self.switch_progress)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -125,22 +135,66 @@ class SettingsDialog(QDialog):
     def _models_box(self) -> QGroupBox:
         box = QGroupBox("Models")
         form = QFormLayout(box)
-        summary = self.engine.model_summary()
-        form.addRow("Detector", QLabel(summary["detector"]))
+        form.addRow("Detector", QLabel(self.engine.model_summary()["detector"]))
         for c in CATEGORIES:
-            info = summary[c]
-            trained = info["trained_on"]
-            text = f"<b>{info['title'] or info['model']}</b>"
-            if c == "vehicle" and trained.startswith("none"):
-                text += ("<br><span>Stand-in: this is a <i>person</i> ReID model used for vehicles until a vehicle "
-                         "model is added; vehicle matches are much less reliable.</span>")
-            elif trained:
-                text += f"<br>Trained on {trained}."
-            lab = QLabel(text)
-            lab.setWordWrap(True)
-            lab.setTextFormat(Qt.TextFormat.RichText)
-            form.addRow(c.capitalize() + "s", lab)
+            combo = QComboBox()
+            combo.currentIndexChanged.connect(lambda _=0, c=c: self._model_note(c))
+            note = QLabel()
+            note.setWordWrap(True)
+            note.setTextFormat(Qt.TextFormat.RichText)
+            self.model_choice[c], self.model_notes[c] = combo, note
+            form.addRow(c.capitalize() + "s", self._stack(combo, note))
+        add = QPushButton("Add a model\u2026")
+        add.setToolTip("Add your own ONNX ReID model (e.g. a vehicle model) with its preprocessing")
+        add.clicked.connect(self.add_model)
+        form.addRow("", add)
+        self._fill_models()
         return box
+
+    def _fill_models(self) -> None:
+        for c, combo in self.model_choice.items():
+            combo.blockSignals(True)
+            combo.clear()
+            for m in self.engine.reid_models(c):
+                combo.addItem(m["title"], m)
+                if m["active"]:
+                    combo.setCurrentIndex(combo.count() - 1)
+            combo.blockSignals(False)
+            self._model_note(c)
+
+    def _model_note(self, category: str) -> None:
+        m = self.model_choice[category].currentData()
+        if not m:
+            self.model_notes[category].setText("No model serves this category.")
+            return
+        trained = m["trained_on"]
+        if category == "vehicle" and trained.startswith("none"):
+            text = ("Stand-in: this is a <i>person</i> ReID model used for vehicles until a vehicle model is added; "
+                    "vehicle matches are much less reliable.")
+        else:
+            text = f"Trained on {trained}." if trained else ""
+        text += f" Default threshold {m['threshold']:.2f}."
+        if not m["active"]:
+            text += " <b>Switching re-embeds this category's gallery photos with it.</b>"
+        self.model_notes[category].setText(text.strip())
+
+    def add_model(self) -> None:
+        dlg = AddModelDialog(self.engine, self)
+        if dlg.exec() and dlg.added:
+            self._fill_models()
+            for c, combo in self.model_choice.items():
+                i = combo.findText(self.engine.registry.get(dlg.added).title or dlg.added)
+                if i >= 0:
+                    combo.setCurrentIndex(i)
+
+    def model_changes(self) -> dict[str, str]:
+        """category -> model name, where the choice differs from the active model."""
+        out = {}
+        for c, combo in self.model_choice.items():
+            m = combo.currentData()
+            if m and not m["active"]:
+                out[c] = m["name"]
+        return out
 
     def _refresh(self) -> None:
         self.threshold.setEnabled(not self.use_default.isChecked())
@@ -176,4 +230,32 @@ class SettingsDialog(QDialog):
         except ValueError as e:
             show_error(self, "Settings", str(e))
             return
-        super().accept()
+        changes = self.model_changes()
+        if not changes:
+            super().accept()
+            return
+        # Switching models re-embeds stored photos: in a worker, with progress, the dialog waiting on it.
+        self.buttons.setEnabled(False)
+        self.switch_progress.setVisible(True)
+        self.switch_progress.setFormat("Re-embedding gallery photos %v / %m")
+
+        def switch(progress):
+            return sum(self.engine.set_active_model(c, name, progress=progress) for c, name in changes.items())
+
+        def ok(_n) -> None:
+            self.switch_progress.setVisible(False)
+            super(SettingsDialog, self).accept()
+
+        def failed(msg: str) -> None:
+            self.switch_progress.setVisible(False)
+            self.buttons.setEnabled(True)
+            self._fill_models()
+            show_error(self, "Models", msg)
+
+        worker = ProgressCallWorker(switch)
+        worker.progress.connect(lambda k, t: (self.switch_progress.setMaximum(t), self.switch_progress.setValue(k)))
+        self.workers.start(worker, ok, failed)
+
+    def reject(self) -> None:
+        if not self.workers.busy:  # never leave a re-embedding half-watched
+            super().reject()

@@ -67,6 +67,16 @@ class CallWorker(QThread):
         self.succeeded.emit(result)
 
 
+class ProgressCallWorker(CallWorker):
+    """A CallWorker whose function takes a `progress(done, total)` keyword, relayed as the `progress` signal."""
+
+    progress = Signal(int, int)
+
+    def run(self) -> None:
+        self.kw["progress"] = self.progress.emit
+        super().run()
+
+
 @dataclass
 class FrameUpdate:
     """What the Process page needs after a frame: image only when the UI is ready for one (else None)."""

@@ -1,8 +1,11 @@
 """Settings dialog: devices greyed with their reason, sampleFt warning, threshold, persistence."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtWidgets import QDialogButtonBox
+from testdata import ASSETS, MOT
 
+import Algorithm.config as config
 from Algorithm.outer_api import Engine, device_options
 from GUI import app_settings
 from GUI.UiDialogSettings import SettingsDialog
@@ -21,7 +24,8 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
 
     # models: which serves what, the vehicle stand-in said plainly
     text = " ".join(w.text() for w in dlg.findChildren(type(dlg.device_note)))
-    assert "OSNet" in text and "Stand-in" in text and "person" in text
+    assert "Stand-in" in text and "person" in text
+    assert all("OSNet" in dlg.model_choice[c].currentText() for c in ("person", "vehicle"))
 
     # sampleFt > 1 with tracking: a warning
     dlg.tracking.setChecked(True)
@@ -56,3 +60,40 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
         other.close()
         app_settings.qsettings().clear()
     assert not dialogs.shown
+
+
+def test_add_a_model_and_switch_a_category_to_it(qtbot, gui_engine, tmp_path, dialogs, monkeypatch):
+    from GUI.UiDialogModel import AddModelDialog
+
+    monkeypatch.setattr(config, "LOCAL_MANIFEST_PATH", tmp_path / "local_models.json")
+    gui_engine.register(MOT / "MOT17-11-FRCNN" / "img1" / "000001.jpg", "P1", box=(867, 145, 1103, 780))
+
+    add = AddModelDialog(gui_engine)
+    qtbot.addWidget(add)
+    assert not add.add_btn.isEnabled() and "file" in add.status.text()  # nothing chosen yet
+    add.file.setText(str(tmp_path / "missing.onnx"))
+    add.name.setText("my_osnet")
+    add.submit()  # a file that is not there: refused with a message, nothing added
+    qtbot.waitUntil(lambda: bool(dialogs.of("critical")), timeout=30000)
+    assert "not found" in dialogs.texts("critical")
+    add.file.setText(str(ASSETS / "models" / "reid_person" / "osnet_x0_25_msmt17.onnx"))
+    add.preset.setCurrentIndex(0)  # ImageNet
+    add.cats["vehicle"].setChecked(True)
+    qtbot.waitUntil(add.add_btn.isEnabled, timeout=5000)
+    with qtbot.waitSignal(add.finished, timeout=60000):
+        add.submit()
+    assert add.added == "my_osnet" and "my_osnet" in gui_engine.registry.models
+
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    combo = dlg.model_choice["person"]
+    combo.setCurrentIndex(combo.findText("my_osnet"))
+    assert "re-embeds" in dlg.model_notes["person"].text()
+    assert dlg.model_changes() == {"person": "my_osnet"}
+    with qtbot.waitSignal(dlg.finished, timeout=60000):
+        dlg.accept()
+    assert gui_engine.registry.reid_for("person").name == "my_osnet"
+    assert gui_engine.gallery.models_in_use()["my_osnet"] == 1  # the stored photo was re-embedded
+    _, _, vec = gui_engine.gallery.features("my_osnet", "person")
+    assert np.isfinite(vec).all() and vec.shape == (1, 512)
+    app_settings.qsettings().clear()
