@@ -1,4 +1,5 @@
-"""Detection of people and vehicles: ultralytics YOLO, or YOLOX decoded in numpy on ONNX Runtime."""
+"""Detection of people and vehicles: YOLOv8 ONNX run directly on ONNX Runtime ("onnx"), the same file
+through ultralytics ("ultralytics"), or YOLOX decoded in numpy ("yolox")."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,7 @@ import cv2
 import numpy as np
 
 from .config import ModelSpec
-from .errors import ModelError
+from .errors import InputError, ModelError
 from .runtime import ort_session
 from .types import Detections
 
@@ -23,6 +24,8 @@ class Detector:
         self.class_to_cat = {c: cat for cat, ids in dict(spec.categories).items() for c in ids}
         if spec.backend == "ultralytics":
             self._impl = _UltralyticsBackend(spec, path, device)
+        elif spec.backend == "onnx":
+            self._impl = _OnnxYoloBackend(spec, path, device)
         elif spec.backend == "yolox":
             self._impl = _YoloxBackend(spec, path, device)
         else:
@@ -71,9 +74,76 @@ class _UltralyticsBackend:
                 img, conf=conf, iou=self.iou, classes=classes, imgsz=self.imgsz, device=self.device, verbose=False
             )[0]
         except Exception as e:
-            raise ModelError(f"The detector failed on this image: {e}") from e
+            raise InputError(f"The detector could not process this image: {e}") from e
         b = r.boxes.cpu().numpy()
         return b.xyxy, b.conf, b.cls.astype(int)
+
+
+class _OnnxYoloBackend:
+    """An Ultralytics YOLOv8/11 ONNX export (no NMS in the graph: output [1, 4 + classes, anchors], class scores
+    already sigmoided) run straight on ONNX Runtime. Pre- and post-processing repeat ultralytics' own
+    (centred letterbox padded with 114, RGB / 255, best class per anchor, class-wise NMS, up to 300 boxes), so
+    the boxes equal the "ultralytics" backend's on the same file, without torch and Results on the hot path."""
+
+    MAX_DET = 300
+    MAX_NMS = 30000
+
+    def __init__(self, spec: ModelSpec, path: Path, device: str):
+        self.sess, self.provider = ort_session(path, device, spec.name)
+        inp = self.sess.get_inputs()[0]
+        self.input_name = inp.name
+        shp = inp.shape
+        h = shp[2] if len(shp) == 4 and isinstance(shp[2], int) else spec.input_size[0]
+        w = shp[3] if len(shp) == 4 and isinstance(shp[3], int) else spec.input_size[1]
+        self.h, self.w = int(h), int(w)
+        self.iou = spec.iou
+        out = self.sess.get_outputs()[0].shape
+        if len(out) != 3 or (isinstance(out[1], int) and out[1] < 5) or (
+            isinstance(out[1], int) and isinstance(out[2], int) and out[1] > out[2]
+        ):
+            raise ModelError(
+                f"Detector '{spec.name}': backend 'onnx' reads YOLOv8/11 exports, output [1, 4 + classes, anchors]; "
+                f"this file gives {out}. Use backend 'ultralytics' for it."
+            )
+        self._x = np.empty((1, 3, self.h, self.w), np.float32)  # input buffer, reused every frame
+        self._canvas = np.full((self.h, self.w, 3), 114, np.uint8)
+        self._geom: tuple | None = None  # (image shape, letterbox geometry) of the last frame
+
+    def _letterbox(self, img: np.ndarray):
+        shape = img.shape[:2]
+        if self._geom is None or self._geom[0] != shape:
+            r = min(self.h / shape[0], self.w / shape[1])
+            nw, nh = max(round(shape[1] * r), 1), max(round(shape[0] * r), 1)
+            top, left = round((self.h - nh) / 2 - 0.1), round((self.w - nw) / 2 - 0.1)
+            self._canvas[:] = 114
+            self._geom = (shape, nw, nh, top, left, nw / shape[1], nh / shape[0])
+        _, nw, nh, top, left, gx, gy = self._geom
+        dst = self._canvas[top : top + nh, left : left + nw]
+        dst[:] = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nh, nw) != shape else img
+        # BGR -> RGB, HWC -> CHW, / 255 into the reused float buffer
+        np.divide(self._canvas[:, :, ::-1].transpose(2, 0, 1), np.float32(255.0), out=self._x[0], dtype=np.float32)
+        return left, top, gx, gy
+
+    def predict(self, img, classes, conf):
+        left, top, gx, gy = self._letterbox(img)
+        out = self.sess.run(None, {self.input_name: self._x})[0][0]  # (4 + nc, anchors)
+        scores = out[4:]
+        cand = np.flatnonzero(scores.max(0) > conf)
+        if len(cand) == 0:
+            return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int)
+        sc = scores[:, cand]
+        cls = sc.argmax(0)
+        score = sc[cls, np.arange(len(cand))]
+        keep = np.isin(cls, classes)
+        cand, cls, score = cand[keep], cls[keep], score[keep]
+        if len(cand) > self.MAX_NMS:
+            top_k = np.argsort(-score, kind="stable")[: self.MAX_NMS]
+            cand, cls, score = cand[top_k], cls[top_k], score[top_k]
+        cx, cy, bw, bh = out[:4, cand]
+        xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
+        keep = nms_per_class(xyxy, score, cls, self.iou)[: self.MAX_DET]
+        xyxy = (xyxy[keep] - np.array([left, top, left, top], np.float32)) / np.array([gx, gy, gx, gy], np.float32)
+        return xyxy, score[keep], cls[keep]
 
 
 class _YoloxBackend:

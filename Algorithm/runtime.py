@@ -1,6 +1,7 @@
 """Which device can run what: ONNX Runtime providers and CUDA, with the reason when one is unavailable."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,36 @@ def resolve_device(device: str) -> str:
     return "cpu"
 
 
+@lru_cache(maxsize=1)
+def physical_cores() -> int:
+    try:
+        import psutil  # comes with ultralytics
+
+        n = psutil.cpu_count(logical=False)
+    except Exception:
+        n = None
+    return max(1, int(n or os.cpu_count() or 1))
+
+
+def ort_thread_settings() -> tuple[int, bool]:
+    """(intra-op threads, spin-wait) for every ONNX Runtime session of the app; 0 threads = ORT's own choice.
+
+    ORT's own choice is one thread per physical core, pinned to the cores: the detector and the ReID model
+    run one after the other on the same thread, so each can use every core in turn, and pinning is worth
+    ~10% against the same count unpinned. Idle workers sleep instead of spin-waiting: spinning is ~10%
+    faster on an idle machine but 20-100% slower as soon as anything else wants the cores (the GUI, video
+    decoding, another program), because a spinning pool holds cores the next session or a preempted
+    worker needs. bench/bench_threads.py measures both cases (--load). $REID_ORT_THREADS (a count) and
+    $REID_ORT_SPIN=1 override.
+    """
+    try:
+        threads = max(0, int(os.environ.get("REID_ORT_THREADS", "0")))
+    except ValueError:
+        threads = 0
+    spin = os.environ.get("REID_ORT_SPIN", "0").strip().lower() not in ("", "0", "false", "no")
+    return threads, spin
+
+
 def ort_session(path: Path, device: str, name: str):
     """An InferenceSession on the chosen device and the provider that actually runs it."""
     import onnxruntime as ort
@@ -50,6 +81,11 @@ def ort_session(path: Path, device: str, name: str):
         providers.insert(0, "CUDAExecutionProvider")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    threads, spin = ort_thread_settings()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
     try:
         sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as e:

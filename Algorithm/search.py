@@ -11,11 +11,20 @@ from dataclasses import dataclass
 import faiss
 import numpy as np
 
+from .errors import ModelError
 from .gallery import Gallery
 
-# Past this many features an HNSW graph answers in well under 5 ms where the exact scan no longer does
-# (bench/bench_search.py measures both and the recall).
-EXACT_LIMIT = 200_000
+# Up to this many features (60 MB) the exact scan answers a query in under 5 ms and builds instantly
+# (measured on a loaded 2-core CPU: 1.4 ms at 20,000, 2.4 ms at 30,000, 11 ms at 50,000, ~300 ms at
+# 1,000,000); past it an HNSW graph answers in under 1 ms with recall@1 >= 0.95, for a build of tens of
+# seconds per gallery change (bench/bench_search.py, figures in bench/README.md).
+EXACT_LIMIT = 30_000
+# HNSW graph: M links per node; efConstruction candidates while building (40 rather than 80: the graph is
+# rebuilt at every gallery change, and 40 builds ~25% faster); efSearch candidates per query: at 1,000,000
+# features 1024 gives recall@1 0.96 by entry and 1.00 by identity in 2.1 ms (128: 0.89 / 0.97 in 0.4 ms).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 1024
 
 
 @dataclass
@@ -30,18 +39,39 @@ def build_index(vectors: np.ndarray, ids: np.ndarray, exact_limit: int = EXACT_L
     if len(vectors) <= exact_limit:
         base = faiss.IndexFlatIP(dim)
     else:
-        base = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-        base.hnsw.efSearch = 64
+        base = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        base.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        base.hnsw.efSearch = HNSW_EF_SEARCH
     index = faiss.IndexIDMap2(base)
     index.add_with_ids(np.ascontiguousarray(vectors, np.float32), np.ascontiguousarray(ids, np.int64))
     return index
 
 
+# Up to this many queries, a search runs on the calling thread alone. Faiss splits a search over queries
+# with OpenMP, so a batch of a few queries gains nothing from more threads, while waking the pool costs
+# 5-40 ms on a loaded 2-core CPU (it waits for the cores the detector is using), against 0.05 ms for a
+# 10-entry gallery and 3 ms for 20,000 entries single-threaded (bench/bench_search.py --threads).
+FEW_QUERIES = 16
+
+
+def search_few(index: faiss.Index, queries: np.ndarray, k: int):
+    """index.search, single-threaded for small batches (the OpenMP setting is per calling thread)."""
+    if len(queries) > FEW_QUERIES:
+        return index.search(queries, k)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 class FeatureIndex:
     """Entries of one model and category; answers with the best entry per identity."""
 
-    def __init__(self, entry_ids: np.ndarray, identity_ids: np.ndarray, vectors: np.ndarray, exact_limit=EXACT_LIMIT):
+    def __init__(self, entry_ids: np.ndarray, identity_ids: np.ndarray, vectors: np.ndarray, exact_limit=EXACT_LIMIT,
+                 model: str = ""):
+        self.model = model
         self.dim = vectors.shape[1] if len(vectors) else 0
         self.size = len(entry_ids)
         self.identity_of = dict(zip(entry_ids.tolist(), identity_ids.tolist()))
@@ -53,9 +83,13 @@ class FeatureIndex:
         if self.index is None or len(queries) == 0:
             return [[] for _ in range(len(queries))]
         if queries.shape[1] != self.dim:
-            raise ValueError(f"query features are {queries.shape[1]}-d, the gallery's are {self.dim}-d")
+            raise ModelError(
+                f"The gallery's features for ReID model '{self.model}' are {self.dim}-d but the model gives "
+                f"{queries.shape[1]}-d: they came from another model file under the same name and cannot be compared. "
+                "Put the original model file back, or register the photos again."
+            )
         k = min(self.size, max(k_identities * 4, 16))
-        sims, ids = self.index.search(np.ascontiguousarray(queries, np.float32), k)
+        sims, ids = search_few(self.index, np.ascontiguousarray(queries, np.float32), k)
         out = []
         for srow, irow in zip(sims, ids):
             seen: dict[int, Hit] = {}
@@ -86,7 +120,15 @@ class SearchIndex:
             hit = self._cache.get((model, category))
             if hit and hit[0] == rev:
                 return hit[1]
-            idx = FeatureIndex(*self.gallery.features(model, category))
+            foreign = self.gallery.foreign_features(model, category)
+            if foreign:
+                n = sum(foreign.values())
+                raise ModelError(
+                    f"{n} {category} photo(s) in the gallery were embedded by ReID model(s) "
+                    f"{', '.join(repr(m) for m in sorted(foreign))}, not by the active model '{model}': features of "
+                    f"different models cannot be compared. Switch back to that model, or register those photos again."
+                )
+            idx = FeatureIndex(*self.gallery.features(model, category), model=model)
             self._cache[(model, category)] = (rev, idx)
             self.rebuilds += 1
             return idx

@@ -1,0 +1,140 @@
+"""Pipeline ratio: fps of the full search over fps of detection alone, on the same frames, in one run.
+
+The full search is Engine.search_file on the pedestrian video (decode -> detect -> ByteTrack -> track
+cache + ReID -> Faiss search -> sightings) against a gallery of 10 identities. Detection alone is decode +
+the same detector call on the same frame. Both are measured frame by frame, interleaved in this one
+process: the search's on_frame callback decodes the same frame from a second reader and runs the
+detector on it, and the time spent in the callback is taken out of the search's time. So the ratio is
+immune to whatever else the machine is doing (other processes change both sides alike).
+
+    python bench/bench_pipeline.py                  # 300 frames (two people walk through)
+    python bench/bench_pipeline.py --frames 0       # the whole video
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common as C  # noqa: E402  (sets sys.path and the asset paths)
+
+
+class Timer:
+    """Wraps a callable and sums the seconds spent in it (a few microseconds of overhead per call)."""
+
+    def __init__(self, fn):
+        self.fn, self.seconds, self.calls = fn, 0.0, 0
+
+    def __call__(self, *a, **kw):
+        t0 = time.perf_counter()
+        try:
+            return self.fn(*a, **kw)
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.calls += 1
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=300, help="frames of the video to read (0: all); default 300")
+    ap.add_argument("--step", type=int, default=1, help="sampleFt: process every k-th frame (default 1)")
+    ap.add_argument("--video", type=Path, default=C.PED_VIDEO)
+    ap.add_argument("--backend", choices=["", "onnx", "ultralytics"], default="", help="detector backend (default: models.json)")
+    ap.add_argument("--no-breakdown", action="store_true", help="do not time the stages of the pipeline")
+    args = ap.parse_args(argv)
+    C.header("bench_pipeline: full search fps / detection-alone fps", ["bench/bench_pipeline.py", *(argv or sys.argv[1:])])
+
+    from dataclasses import replace
+
+    import Algorithm.pipeline as P
+    from Algorithm.media import VideoReader
+    from Algorithm.outer_api import Engine, Settings
+
+    eng = Engine(Path(tempfile.mkdtemp(prefix="reid-bench-")) / "gallery.db", Settings(device="cpu", sample_ft=args.step))
+    if args.backend:
+        spec = eng.registry.get(eng.registry.detector)
+        eng.registry.models[spec.name] = replace(spec, backend=args.backend)
+    ids = C.register_gallery(eng)
+    det = eng.detector()
+    print(f"   detector: {eng.registry.detector} backend={det.spec.backend} provider={det.provider}; "
+          f"gallery: {len(ids)} identities")
+    s = eng.settings
+    max_frames = args.frames or None
+
+    # Warm-up: first calls allocate (ORT arenas, the tracker's imports, the Faiss index).
+    eng.search_file(args.video, max_frames=5)
+
+    # Per-stage timers: every call the pipeline makes into the stages is timed (not the detector: it is
+    # the baseline, measured on its own).
+    timers = {}
+    if not args.no_breakdown:
+        ext = eng.extractor("person")
+        timers["reid"] = ext_t = Timer(ext.embed_boxes)
+        ext.embed_boxes = ext_t
+        timers["tracker"] = Timer(P.Tracker.update)
+        P.Tracker.update = lambda self, *a, _t=timers["tracker"], **k: _t(self, *a, **k)
+        import Algorithm.search as S
+
+        timers["faiss search"] = Timer(S.FeatureIndex.search)
+        S.FeatureIndex.search = lambda self, *a, _t=timers["faiss search"], **k: _t(self, *a, **k)
+    timers["detector"] = det_in_pipe = Timer(det.__call__)
+
+    class _Det:  # the pipeline's detector, timed
+        def __init__(self, d):
+            self._d = d
+            self.spec, self.provider = d.spec, d.provider
+
+        def __call__(self, *a, **kw):
+            return det_in_pipe(*a, **kw)
+
+        def class_ids(self, c):
+            return self._d.class_ids(c)
+
+    eng._detector = _Det(det)  # only this bench's engine; the shared model stays as it is
+
+    reader = VideoReader(args.video)
+    it = reader.frames(step=s.sample_ft, stop=max_frames)
+    side = {"det_alone": 0.0, "callback": 0.0, "frames": 0, "mismatch": 0}
+
+    def on_frame(fr):
+        t0 = time.perf_counter()
+        idx, frame = next(it)  # decode: the same frame, from a second reader
+        det(frame, s.categories, s.det_conf)  # detect
+        side["det_alone"] += time.perf_counter() - t0
+        side["frames"] += 1
+        side["mismatch"] += idx != fr.frame_index
+        side["callback"] += time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    res = eng.search_file(args.video, on_frame=on_frame, max_frames=max_frames)
+    wall = time.perf_counter() - t0
+    reader.close()
+    assert side["mismatch"] == 0, "the two readers gave different frames"
+    n = res.stats.frames_processed
+    t_full = wall - side["callback"]
+    fps_full, fps_det = n / t_full, n / side["det_alone"]
+    ratio = fps_full / fps_det
+
+    print(f"   frames processed: {n} (of {res.stats.frames_read} read, sampleFt {s.sample_ft}); "
+          f"detections {res.stats.detections}, tracks {res.stats.tracks}, ReID crops {res.stats.reid_crops}")
+    found = {sg.label: sum(g.hits for g in sg.segments) for sg in res.sightings}
+    print(f"   sightings (label: frames): {found}")
+    print(f"   full search:     {fps_full:7.2f} fps  ({1e3 * t_full / n:6.1f} ms/frame)")
+    print(f"   detection alone: {fps_det:7.2f} fps  ({1e3 * side['det_alone'] / n:6.1f} ms/frame, decode + detect)")
+    if timers and not args.no_breakdown:
+        print("   where the full search's time goes (ms/frame):")
+        accounted = 0.0
+        for name, t in timers.items():
+            print(f"     {name:14s} {1e3 * t.seconds / n:7.2f}   ({t.calls} calls)")
+            accounted += t.seconds
+        print(f"     {'rest':14s} {1e3 * (t_full - accounted) / n:7.2f}   (decode, sightings, results, bookkeeping)")
+    verdict = "MET" if ratio >= 0.90 else "NOT MET"
+    print(f"RESULT pipeline_ratio={ratio:.3f} (target >= 0.90: {verdict})")
+    eng.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
