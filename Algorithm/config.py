@@ -30,7 +30,7 @@ class ModelSpec:
     url: str = ""
     source: str = ""
     licence: str = ""
-    backend: str = "ultralytics"  # detectors: "ultralytics" | "yolox"
+    backend: str = "ultralytics"  # detectors: "onnx" (direct ONNX Runtime, YOLOv8 heads) | "ultralytics" | "yolox"
     input_size: tuple[int, int] = (256, 128)  # (height, width)
     conf: float = 0.25
     iou: float = 0.7

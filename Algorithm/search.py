@@ -15,9 +15,9 @@ from .errors import ModelError
 from .gallery import Gallery
 
 # Up to this many features (60 MB) the exact scan answers a query in under 5 ms and builds instantly
-# (measured on a loaded 2-core CPU: 1.4 ms at 20,000, 2.4 ms at 30,000, 11 ms at 50,000, ~300 ms at
-# 1,000,000); past it an HNSW graph answers in under 1 ms with recall@1 >= 0.95, for a build of tens of
-# seconds per gallery change (bench/bench_search.py, figures in bench/README.md).
+# (2-core CPU, quiet / shared with other work: 1.5 / 2.4 ms at 30,000, 2.7 / 11 ms at 50,000, 130-220 ms
+# at 1,000,000); past it an HNSW graph answers in 0.5-3 ms with recall@1 >= 0.95, for a build of ~8 s
+# at 100,000 and 3-8 min at 1,000,000 per gallery change (bench/bench_search.py, bench/README.md).
 EXACT_LIMIT = 30_000
 # HNSW graph: M links per node; efConstruction candidates while building (40 rather than 80: the graph is
 # rebuilt at every gallery change, and 40 builds ~25% faster); efSearch candidates per query: at 1,000,000
@@ -48,9 +48,10 @@ def build_index(vectors: np.ndarray, ids: np.ndarray, exact_limit: int = EXACT_L
 
 
 # Up to this many queries, a search runs on the calling thread alone. Faiss splits a search over queries
-# with OpenMP, so a batch of a few queries gains nothing from more threads, while waking the pool costs
-# 5-40 ms on a loaded 2-core CPU (it waits for the cores the detector is using), against 0.05 ms for a
-# 10-entry gallery and 3 ms for 20,000 entries single-threaded (bench/bench_search.py --threads).
+# with OpenMP, so one track's 1-4 vectors gain at most ~1 ms from a second core on a quiet 2-core CPU,
+# while on a CPU shared with other work waiting for the OpenMP pool costs 5-40 ms a search: 10 entries,
+# 3 vectors: 16-24 ms with 2 threads vs 0.05 ms with one; 20,000 entries: 18-34 ms vs 4 ms
+# (bench/bench_search.py --threads; figures in bench/README.md).
 FEW_QUERIES = 16
 
 
@@ -126,7 +127,8 @@ class SearchIndex:
                 raise ModelError(
                     f"{n} {category} photo(s) in the gallery were embedded by ReID model(s) "
                     f"{', '.join(repr(m) for m in sorted(foreign))}, not by the active model '{model}': features of "
-                    f"different models cannot be compared. Switch back to that model, or register those photos again."
+                    f"different models cannot be compared. Re-embed them with `python -m Algorithm models use {model} "
+                    f"--category {category}` (or choose the model again in Settings), or switch back to that model."
                 )
             idx = FeatureIndex(*self.gallery.features(model, category), model=model)
             self._cache[(model, category)] = (rev, idx)
