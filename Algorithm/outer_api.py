@@ -239,11 +239,13 @@ class Engine:
         return out
 
     def reid_models(self, category: str) -> list[dict]:
-        """The ReID models that can serve a category, the active one marked (cheap: loads nothing)."""
+        """The ReID models that can serve a category, the active one marked, with how many of the category's
+        photos each has not embedded yet (cheap: loads no model)."""
         active = self.registry.reid.get(category)
         return [
             {"name": m.name, "title": m.title or m.name, "trained_on": m.trained_on.get(category, ""),
-             "threshold": m.threshold_for(category), "active": m.name == active}
+             "threshold": m.threshold_for(category), "active": m.name == active,
+             "missing": sum(self.gallery.foreign_features(m.name, category).values())}  # photos it must embed
             for m in self.registry.models.values()
             if m.kind == "reid" and category in tuple(m.categories)
         ]

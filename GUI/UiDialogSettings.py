@@ -176,6 +176,8 @@ class SettingsDialog(QDialog):
         text += f" Default threshold {m['threshold']:.2f}."
         if not m["active"]:
             text += " <b>Switching re-embeds this category's gallery photos with it.</b>"
+        elif m["missing"]:
+            text += f" <b>{m['missing']} gallery photo(s) are not embedded by it yet: OK embeds them.</b>"
         self.model_notes[category].setText(text.strip())
 
     def add_model(self) -> None:
@@ -188,11 +190,11 @@ class SettingsDialog(QDialog):
                     combo.setCurrentIndex(i)
 
     def model_changes(self) -> dict[str, str]:
-        """category -> model name, where the choice differs from the active model."""
+        """category -> model name, where the choice differs from the active model or has photos to embed."""
         out = {}
         for c, combo in self.model_choice.items():
             m = combo.currentData()
-            if m and not m["active"]:
+            if m and (not m["active"] or m["missing"]):
                 out[c] = m["name"]
         return out
 

@@ -96,4 +96,18 @@ def test_add_a_model_and_switch_a_category_to_it(qtbot, gui_engine, tmp_path, di
     assert gui_engine.gallery.models_in_use()["my_osnet"] == 1  # the stored photo was re-embedded
     _, _, vec = gui_engine.gallery.features("my_osnet", "person")
     assert np.isfinite(vec).all() and vec.shape == (1, 512)
+
+    # A model made active elsewhere (e.g. by `export`) without re-embedding: Settings offers to embed the photos.
+    config.update_local_config(active_reid={"person": "osnet_x0_25_msmt17"})
+    gui_engine.registry = config.load_registry()
+    gui_engine.register(MOT / "MOT17-11-FRCNN" / "img1" / "000001.jpg", "P3", box=(397, 270, 514, 597))
+    config.update_local_config(active_reid={"person": "my_osnet"})
+    gui_engine.registry = config.load_registry()
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    assert "1 gallery photo(s) are not embedded" in dlg.model_notes["person"].text()
+    assert dlg.model_changes() == {"person": "my_osnet"}
+    with qtbot.waitSignal(dlg.finished, timeout=60000):
+        dlg.accept()
+    assert gui_engine.gallery.models_in_use()["my_osnet"] == 2
     app_settings.qsettings().clear()
