@@ -12,16 +12,14 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from Algorithm.outer_api import CATEGORIES, Engine
-from GUI.widgets import hint_label, show_error
+from GUI.widgets import hint_label, pack, show_error
 from GUI.workers import CallWorker, WorkerPool
 
 # Normalisation of the common ReID families (what their training code used).
@@ -59,7 +57,7 @@ class AddModelDialog(QDialog):
         self.file.setPlaceholderText("model.onnx")
         browse = QPushButton("Browse\u2026")
         browse.clicked.connect(self.choose_file)
-        form.addRow("File", self._row(self.file, browse))
+        form.addRow("File", pack(self.file, browse))
         self.name = QLineEdit()
         self.name.setPlaceholderText("a short name, e.g. clip_reid_veri")
         form.addRow("Name", self.name)
@@ -69,7 +67,7 @@ class AddModelDialog(QDialog):
             sb.setRange(16, 1024)
             sb.setSingleStep(16)
             sb.setValue(v)
-        form.addRow("Input height \u00d7 width", self._row(self.height, self.width, hint_label(
+        form.addRow("Input height \u00d7 width", pack(self.height, self.width, hint_label(
             "256\u00d7128 for people, 256\u00d7256 for vehicles (usually)", wrap=False)))
         self.order = QComboBox()
         self.order.addItems(["RGB", "BGR"])
@@ -79,7 +77,7 @@ class AddModelDialog(QDialog):
         self.preset.currentTextChanged.connect(self._preset_changed)
         form.addRow("Normalisation", self.preset)
         self.mean, self.std = QLineEdit(), QLineEdit()
-        form.addRow("Mean / std", self._row(self.mean, self.std))
+        form.addRow("Mean / std", pack(self.mean, self.std))
         self.in_graph = QCheckBox("The model normalises its input itself (feed 0-255 pixels unchanged)")
         self.in_graph.toggled.connect(self._update)
         form.addRow("", self.in_graph)
@@ -89,18 +87,18 @@ class AddModelDialog(QDialog):
         self.threshold.setDecimals(3)
         self.threshold.setSingleStep(0.01)
         self.threshold.setValue(0.2)
-        form.addRow("Match threshold", self._row(self.threshold, hint_label(
+        form.addRow("Match threshold", pack(self.threshold, hint_label(
             "distance (1 - cosine); calibrate it later on the Calibrate page", wrap=False)))
         self.cats = {c: QCheckBox(c.capitalize() + "s") for c in CATEGORIES}
         self.cats["person"].setChecked(True)
         for cb in self.cats.values():
             cb.toggled.connect(self._update)
-        form.addRow("Serves", self._row(*self.cats.values()))
+        form.addRow("Serves", pack(*self.cats.values()))
         self.sample = QLineEdit()
         self.sample.setPlaceholderText("optional: a crop to test the model on")
         sample_btn = QPushButton("Browse\u2026")
         sample_btn.clicked.connect(self.choose_sample)
-        form.addRow("Sample crop", self._row(self.sample, sample_btn))
+        form.addRow("Sample crop", pack(self.sample, sample_btn))
 
         self.status = hint_label()
         lay.addWidget(self.status)
@@ -113,15 +111,6 @@ class AddModelDialog(QDialog):
             w.textChanged.connect(self._update)
         self._preset_changed(self.preset.currentText())
         self.setMinimumWidth(620)
-
-    @staticmethod
-    def _row(*widgets) -> QWidget:
-        w = QWidget()
-        h = QHBoxLayout(w)
-        h.setContentsMargins(0, 0, 0, 0)
-        for x in widgets:
-            h.addWidget(x)
-        return w
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "ReID model", "", "ONNX models (*.onnx)")

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from Algorithm.outer_api import CATEGORIES, Engine, Settings, device_options
 from GUI import app_settings
 from GUI.UiDialogModel import AddModelDialog
-from GUI.widgets import hint_label, show_error
+from GUI.widgets import hint_label, pack, show_error
 from GUI.workers import ProgressCallWorker, WorkerPool
 
 DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "GPU (NVIDIA CUDA)")]
@@ -57,14 +57,14 @@ class SettingsDialog(QDialog):
                 notes.append(f"GPU unavailable: {opt.reason}.")
         self.device.setCurrentIndex(max(0, self.device.findData(s.device)))
         self.device_note.setText(" ".join(notes) or f"Now running on: {engine.device.upper()}")
-        form.addRow("Device", self._stack(self.device, self.device_note))
+        form.addRow("Device", pack(self.device, self.device_note, vertical=True))
 
         self.sample_ft = QSpinBox()
         self.sample_ft.setRange(1, 100)
         self.sample_ft.setValue(int(s.sample_ft))
         self.sample_ft.setSuffix("  (every k-th frame)")
         self.sample_note = hint_label()
-        form.addRow("sampleFt", self._stack(self.sample_ft, self.sample_note))
+        form.addRow("sampleFt", pack(self.sample_ft, self.sample_note, vertical=True))
 
         self.tracking = QCheckBox("Follow each person/vehicle across frames (tracking)")
         self.tracking.setChecked(bool(s.tracking))
@@ -83,9 +83,10 @@ class SettingsDialog(QDialog):
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.threshold)
         rl.addWidget(self.use_default, 1)
-        form.addRow("Match threshold", self._stack(row, hint_label(
+        threshold_hint = hint_label(
             "A distance (1 - cosine similarity): a box matches an identity when its distance is at most this. "
-            "Lower is stricter. Model default: " + ", ".join(f"{c} {v:.2f}" for c, v in defaults.items()) + ".")))
+            "Lower is stricter. Model default: " + ", ".join(f"{c} {v:.2f}" for c, v in defaults.items()) + ".")
+        form.addRow("Match threshold", pack(row, threshold_hint, vertical=True))
 
         self.cats = {}
         crow = QWidget()
@@ -122,16 +123,6 @@ class SettingsDialog(QDialog):
         self._refresh()
         self.setMinimumWidth(560)
 
-    @staticmethod
-    def _stack(*widgets) -> QWidget:
-        w = QWidget()
-        v = QVBoxLayout(w)
-        v.setContentsMargins(0, 0, 0, 0)
-        v.setSpacing(2)
-        for x in widgets:
-            v.addWidget(x)
-        return w
-
     def _models_box(self) -> QGroupBox:
         box = QGroupBox("Models")
         form = QFormLayout(box)
@@ -143,7 +134,7 @@ class SettingsDialog(QDialog):
             note.setWordWrap(True)
             note.setTextFormat(Qt.TextFormat.RichText)
             self.model_choice[c], self.model_notes[c] = combo, note
-            form.addRow(c.capitalize() + "s", self._stack(combo, note))
+            form.addRow(c.capitalize() + "s", pack(combo, note, vertical=True))
         add = QPushButton("Add a model\u2026")
         add.setToolTip("Add your own ONNX ReID model (e.g. a vehicle model) with its preprocessing")
         add.clicked.connect(self.add_model)

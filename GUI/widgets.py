@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QMessageBox, QSizePolicy, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QVBoxLayout, QWidget
 
 from Algorithm.outer_api import identity_color
 
@@ -59,6 +59,18 @@ def jpeg_pixmap(data: bytes | None, height: int, max_width: int = 0) -> QPixmap:
     if max_width and img.width() > max_width:
         img = img.scaledToWidth(max_width, Qt.TransformationMode.SmoothTransformation)
     return QPixmap.fromImage(img)
+
+
+def pack(*widgets: QWidget, vertical: bool = False) -> QWidget:
+    """Widgets side by side (or stacked) in one borderless widget, for a form row."""
+    w = QWidget()
+    lay: QBoxLayout = QVBoxLayout(w) if vertical else QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    if vertical:
+        lay.setSpacing(2)
+    for x in widgets:
+        lay.addWidget(x)
+    return w
 
 
 def hint_label(text: str = "", wrap: bool = True) -> QLabel:
