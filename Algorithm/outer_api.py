@@ -199,9 +199,12 @@ class Engine:
         with self._lock:
             key = (spec.name, self.device)
             if key not in self._extractors:
-                path, dev = self.registry.path_of(spec.name), self.device
-                self._extractors[key] = _shared_model(("reid", repr(spec), str(path), dev), lambda: ReIdExtract(spec, path, dev))
+                self._extractors[key] = self._load_reid(spec.name)
             return self._extractors[key]
+
+    def _load_reid(self, name: str) -> ReIdExtract:
+        spec, path, dev = self.registry.get(name), self.registry.path_of(name), self.device
+        return _shared_model(("reid", repr(spec), str(path), dev), lambda: ReIdExtract(spec, path, dev))
 
     def threshold(self, category: str, settings: Settings | None = None) -> float:
         """The match distance in force: the run's setting when given, else the model's own for the category."""
@@ -283,7 +286,7 @@ class Engine:
         spec = self.registry.get(name)
         if spec.kind != "reid":
             raise ModelError(f"'{name}' is not a ReID model")
-        ext = ReIdExtract(spec, self.registry.path_of(name), self.device)  # fail before changing anything
+        ext = self._load_reid(name)  # fail before changing anything; loaded once, kept for the searches after
         todo = [(e.id, e.crop_jpeg) for i in self.gallery.identities(category=category) for e in self.gallery.entries(i.id)
                 if name not in e.model.split(",")]
         done: list[tuple[int, np.ndarray]] = []
@@ -486,6 +489,7 @@ def _settings_json(s: Settings) -> dict:
 # one list of sightings per file whether it is a video or a photo. Imported here so the GUI needs no other module.
 from . import draw as _draw  # noqa: E402
 from .sightings import SightingsBuilder as _SightingsBuilder  # noqa: E402
+from .sightings import merge_gap as _merge_gap  # noqa: E402
 from .types import Match  # noqa: E402
 
 identity_color = _draw.identity_color
@@ -505,7 +509,7 @@ class LiveSightings:
             except ReIdError:
                 pass
         self.kind = media.media_kind(path) or "unknown"
-        self._builder = _SightingsBuilder(max(settings.max_gap_s, 1.5 * settings.sample_ft / fps))
+        self._builder = _SightingsBuilder(_merge_gap(settings.max_gap_s, settings.sample_ft, fps))
         self.changed = False
 
     def add(self, fr: FrameResult) -> None:

@@ -13,8 +13,8 @@ from .errors import InputError
 from .extract import ReIdExtract, crop
 from .media import VideoReader, read_image
 from .resolve import TrackResolver
-from .search import Hit, SearchIndex, assign_unique
-from .sightings import SightingsBuilder
+from .search import SearchIndex, assign_unique
+from .sightings import SightingsBuilder, merge_gap
 from .track import Tracker
 from .track_cache import CachePolicy, TrackCache
 from .types import BoxResult, Detections, FileResult, FrameResult, Match
@@ -41,11 +41,15 @@ class Pipeline:
         self._labels: tuple[int, dict[int, str]] = (-1, {})
 
     # -- pieces ---------------------------------------------------------------------------------
-    def _label(self, identity_id: int) -> str:
-        rev = self.index.gallery.revision()
+    def _current_labels(self, rev: int | None = None) -> dict[int, str]:
+        """identity -> label, re-read only when the gallery's revision moved."""
+        rev = self.index.gallery.revision() if rev is None else rev
         if self._labels[0] != rev:
             self._labels = (rev, self.index.gallery.labels())
-        return self._labels[1].get(identity_id, f"#{identity_id}")
+        return self._labels[1]
+
+    def _label(self, identity_id: int) -> str:
+        return self._current_labels().get(identity_id, f"#{identity_id}")
 
     def _match(self, dets: Detections, feats_by_cat: dict[str, tuple[list[int], np.ndarray]]) -> list[Match | None]:
         """Search each category's boxes and give each identity to at most one box of this frame."""
@@ -114,9 +118,9 @@ class Pipeline:
             tracker = Tracker(s.tracker, track_buffer=max(30, int(info.fps))) if s.tracking else None
             policy = CachePolicy(refresh_frames=s.refresh_frames)
             cache = TrackCache(policy)
-            searched: dict[int, tuple[int, int, list[Hit]]] = {}  # track -> (feature version, revision, hits)
+            searched: dict[int, tuple[int, int]] = {}  # track -> (feature version, gallery revision) last searched
             resolver = TrackResolver({c: m.threshold for c, m in self.models.items()}, policy.forget_frames)
-            gap = max(s.max_gap_s, 1.5 * s.sample_ft / info.fps)
+            gap = merge_gap(s.max_gap_s, s.sample_ft, info.fps)
             builder = SightingsBuilder(gap)
             crops_before = {c: m.extractor.calls for c, m in self.models.items()}
             fps_ema = 0.0
@@ -172,8 +176,7 @@ class Pipeline:
         cache.forget_stale(idx)
         rev = self.index.gallery.revision()
         if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
-            self._label(-1)
-            resolver.retain(set(self._labels[1]))
+            resolver.retain(set(self._current_labels(rev)))
         matches: list[Match | None] = [None] * len(dets)
         for cat in self.settings.categories:
             cm = self.models[cat]
@@ -185,12 +188,10 @@ class Pipeline:
                 feat, ver = cache.feature(tid)
                 if feat is None:
                     continue
-                known = searched.get(tid)
-                if known is None or known[0] != ver or known[1] != rev:  # search only when feature or gallery moved
-                    per_view = self.index.get(cm.model_name, cat).search(cache.query_vectors(tid))
-                    known = (ver, rev, _closest_per_identity(per_view))
-                    searched[tid] = known
-                    resolver.observe(tid, cat, idx, known[2])
+                if searched.get(tid) != (ver, rev):  # search only when the feature or the gallery moved
+                    for view_hits in self.index.get(cm.model_name, cat).search(cache.query_vectors(tid)):
+                        resolver.observe(tid, cat, idx, view_hits)
+                    searched[tid] = (ver, rev)
                 rows.append(i)
                 hits.append(resolver.best_hits(tid))
             for r, hit in zip(rows, assign_unique(hits, cm.threshold)):
@@ -199,15 +200,6 @@ class Pipeline:
         for tid in [t for t in searched if t not in cache.tracks]:
             del searched[tid]
         return matches
-
-
-def _closest_per_identity(per_view: list[list[Hit]]) -> list[Hit]:
-    best: dict[int, Hit] = {}
-    for hits in per_view:
-        for h in hits:
-            if h.identity_id not in best or h.distance < best[h.identity_id].distance:
-                best[h.identity_id] = h
-    return sorted(best.values(), key=lambda h: h.distance)
 
 
 def _without_frame(fr: FrameResult) -> FrameResult:

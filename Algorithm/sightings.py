@@ -4,6 +4,11 @@ from __future__ import annotations
 from .types import Segment, Sighting
 
 
+def merge_gap(max_gap_s: float, sample_ft: int, fps: float) -> float:
+    """Largest gap (s) closed inside one segment: at least 1.5 sampling steps, so sampleFt never splits one."""
+    return max(max_gap_s, 1.5 * sample_ft / fps)
+
+
 class SightingsBuilder:
     def __init__(self, max_gap_s: float = 1.0):
         self.max_gap_s = max_gap_s
