@@ -13,10 +13,9 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from .errors import InputError
+from Algorithm.errors import InputError
+from Algorithm.rules import IMAGE_EXTS, VIDEO_EXTS
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg", ".webm", ".flv", ".ts"}
 DEFAULT_FPS = 25.0  # used when a container reports no usable frame rate
 # Larger images are refused before decoding (a 250 MP photo already takes 750 MB as BGR); OpenCV's own
 # limit is 1 GP. 12000x9000 (108 MP) works.

@@ -1,9 +1,14 @@
-"""Typed records that flow between the stages (detect -> track -> extract -> search -> sightings)."""
+"""Typed records that flow between the stages (detect -> track -> embed -> search -> resolve -> sightings)
+and every value that crosses Algorithm.outer_api."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
+
+from Algorithm.settings import Settings
 
 
 @dataclass
@@ -34,6 +39,15 @@ class Detections:
             [self.category[i] for i in idx],
             None if self.track_id is None else self.track_id[idx],
         )
+
+
+@dataclass
+class Hit:
+    """One gallery identity found for a query feature, with its closest entry."""
+
+    identity_id: int
+    distance: float  # 1 - cosine similarity
+    entry_id: int
 
 
 @dataclass
@@ -93,6 +107,11 @@ class Segment:
     best_distance: float
     best_box: tuple[float, float, float, float]
     hits: int = 1
+    best_time: float | None = None  # time (s) of best_frame; None only for segments built by older code
+
+    def __post_init__(self) -> None:
+        if self.best_time is None:
+            self.best_time = self.start_time
 
     def to_json(self) -> dict:
         return {
@@ -101,6 +120,7 @@ class Segment:
             "start_time": round(self.start_time, 3),
             "end_time": round(self.end_time, 3),
             "best_frame": self.best_frame,
+            "best_time": round(float(self.best_time), 3),
             "best_distance": round(self.best_distance, 4),
             "best_box": [round(float(v), 1) for v in self.best_box],
             "hits": self.hits,
@@ -191,3 +211,121 @@ class RegisterResult:
     box: tuple[float, float, float, float]
     whole_image: bool
     new_identity: bool
+
+
+# -- models -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReidModelInfo:
+    """The ReID model serving one category. `stand_in`: it was not trained for this category (a person model
+    used as a generic appearance descriptor for vehicles, say): the GUI and `info` say so plainly."""
+
+    category: str
+    model: str
+    title: str
+    trained_on: str
+    stand_in: bool
+    threshold: float  # in force for the current settings
+    default_threshold: float  # the model's own for the category
+    provider: str = ""  # ONNX Runtime provider; "" until the model is loaded
+    dim: int = 0  # feature size; 0 until the model is loaded
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "title": self.title, "trained_on": self.trained_on, "stand_in": self.stand_in}
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """Which models serve what (and, once loaded, on which provider)."""
+
+    detector: str  # registry name
+    detector_title: str
+    reid: dict[str, ReidModelInfo]  # category -> model
+    detector_provider: str = ""
+
+    def to_json(self) -> dict:
+        """The `models` block of the results JSON (unchanged layout: detector title, then one entry per category)."""
+        return {"detector": self.detector_title, **{c: m.to_json() for c, m in self.reid.items()}}
+
+
+@dataclass(frozen=True)
+class ReidModelChoice:
+    """A ReID model that can serve a category (Settings lists them)."""
+
+    name: str
+    title: str
+    trained_on: str
+    stand_in: bool
+    threshold: float
+    active: bool
+    missing: int  # the category's stored photos this model has not embedded yet
+
+
+@dataclass(frozen=True)
+class ModelAdded:
+    name: str
+    dim: int
+    provider: str
+
+
+# -- search runs --------------------------------------------------------------------------------------
+@dataclass
+class SearchReport:
+    """Results of one search run over files; `files` keeps failures too, with their message."""
+
+    root: str
+    settings: Settings = field(default_factory=Settings)
+    models: ModelSummary | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)  # category -> threshold actually used
+    files: list[FileResult] = field(default_factory=list)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+
+    @property
+    def errors(self) -> list[FileResult]:
+        return [f for f in self.files if f.error]
+
+    def settings_json(self) -> dict:
+        s = self.settings
+        # "sampleFt" keeps the key of the first results files (readers of version 1 rely on it).
+        return {"device": s.device, "sampleFt": s.sample_ft, "threshold": s.threshold, "thresholds": dict(self.thresholds),
+                "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories)}
+
+    def to_json(self) -> dict:
+        return {
+            "format": "reid-app-results",
+            "version": 1,
+            "created": self.created,
+            "root": self.root,
+            "settings": self.settings_json(),
+            "models": self.models.to_json() if self.models else {},
+            "files": [f.to_json() for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class FileStarted:
+    index: int  # 0-based position of the file in the run
+    total: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    result: FrameResult
+    # The file's sightings so far, when this frame changed them (None otherwise): a live view; the file's
+    # final sightings (FileDone) replace them, since a track's identity is settled at the end.
+    sightings: list[Sighting] | None = None
+
+
+@dataclass(frozen=True)
+class FileDone:
+    index: int
+    total: int
+    result: FileResult  # with its error message when the file could not be used
+
+
+@dataclass(frozen=True)
+class Finished:
+    report: SearchReport
+
+
+SearchEvent = FileStarted | FrameDone | FileDone | Finished

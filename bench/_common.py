@@ -9,8 +9,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets").resolve()
 os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
@@ -61,7 +59,7 @@ def machine() -> str:
         load = ""
     import onnxruntime as ort
 
-    from Algorithm.runtime import device_options
+    from Algorithm.models.runtime import device_options
 
     cuda = next(o for o in device_options() if o.name == "cuda")
     gpu = "CUDA GPU available" if cuda.available else f"no GPU: {cuda.reason}"

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import numpy as np
 
-import _common as C  # noqa: E402
+import _common as C  # the asset paths and the environment
 
 
 def iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -38,9 +38,9 @@ def main(argv=None) -> int:
     C.header("bench_detectors: ultralytics vs direct ONNX Runtime on the same frames",
              ["bench/bench_detectors.py", *(argv or sys.argv[1:])])
 
-    from Algorithm.config import load_registry
-    from Algorithm.detect import Detector
     from Algorithm.media import read_image
+    from Algorithm.models.registry import load_registry
+    from Algorithm.pipeline.detect import Detector
 
     reg = load_registry()
     spec = reg.get(reg.detector)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-import _common as C  # noqa: E402
+import _common as C  # the asset paths and the environment
 
 
 class ReplayDetector:
@@ -49,17 +49,19 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=0, help="frames of the video to read (0: all 1394)")
     ap.add_argument("--step", type=int, default=2, help="sampleFt (default 2)")
     ap.add_argument("--video", type=Path, default=C.PED_VIDEO)
-    ap.add_argument("--policy", default="", help="CachePolicy overrides for the 'cache' mode, e.g. better_ratio=1.1,wait_frames=3")
+    ap.add_argument("--policy", default="",
+                    help="CachePolicy overrides for the 'cache' mode, e.g. better_ratio=1.1,wait_frames=3")
     ap.add_argument("--det-cache", type=Path, help="save the detections here, or load them if the file exists")
     args = ap.parse_args(argv)
     C.header("bench_reid_calls: ReID crops per track, and matches kept by the track cache",
              ["bench/bench_reid_calls.py", *(argv or sys.argv[1:])])
 
+    import Algorithm.pipeline.session as P
     from Algorithm.media import VideoReader
     from Algorithm.outer_api import Engine, Settings
-    import Algorithm.pipeline as P
-    from Algorithm.pipeline import CategoryModel, Pipeline
-    from Algorithm.track_cache import CachePolicy
+    from Algorithm.pipeline.runner import search_file
+    from Algorithm.pipeline.session import CategoryModel, Stages
+    from Algorithm.pipeline.track_cache import CachePolicy
 
     eng = Engine(Path(tempfile.mkdtemp(prefix="reid-bench-")) / "gallery.db",
                  Settings(device="cpu", sample_ft=args.step, keep_frames=False))
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
     det = eng.detector()
     max_frames = args.frames or None
     t0 = time.perf_counter()
-    key = f"{args.video.name}|{args.step}|{args.frames}|{eng.registry.detector}"
+    key = f"{args.video.name}|{args.step}|{args.frames}|{eng._registry.detector}"
     recorded = _load(args.det_cache, key) if args.det_cache and args.det_cache.is_file() else None
     if recorded is None:
         recorded = []
@@ -92,16 +94,19 @@ def main(argv=None) -> int:
     }
     out = {}
     for name, st in modes.items():
-        model = CategoryModel(ext, eng.registry.reid_for("person").name, eng.threshold("person"))
-        pipe = Pipeline(ReplayDetector(det, recorded), {"person": model}, eng.index, st)
+        model = CategoryModel(ext, eng.reid_model_name("person"), eng.threshold("person"))
+        stages = Stages(ReplayDetector(det, recorded), {"person": model}, eng._index, st)
         P.CachePolicy = (lambda **kw: CachePolicy(**{**overrides, **kw})) if name == "cache" else CachePolicy
         live = {}  # frame -> labels matched there while the video was processed (what the GUI shows)
 
-        def on_frame(fr, live=live):
-            live[fr.frame_index] = {b.match.label for b in fr.matches}
-
         t0 = time.perf_counter()
-        res = pipe.search_video(str(args.video), on_frame=on_frame, max_frames=max_frames)
+        run = search_file(stages, str(args.video), max_frames=max_frames)
+        try:
+            while True:
+                fr = next(run).result
+                live[fr.frame_index] = {b.match.label for b in fr.matches}
+        except StopIteration as stop:
+            res = stop.value
         secs = time.perf_counter() - t0
         final = {fr.frame_index: {b.match.label for b in fr.matches} for fr in res.frames}  # the saved results
         out[name] = (res, final, live, secs)
@@ -119,7 +124,7 @@ def main(argv=None) -> int:
         return right, wrong, per
 
     print("   matches are counted in the final results (FileResult.frames, what is saved and exported); 'live' is")
-    print("   what on_frame reported while processing. right = the identity really in view in that frame.")
+    print("   what each FrameDone event carried while processing. right = the identity really in view in that frame.")
     print(f"   {'mode':8s} {'ReID crops':>10s} {'tracks':>7s} {'crops/track':>12s} {'right':>6s} {'wrong':>6s} "
           f"{'live right':>10s} {'live wrong':>10s} {'identities':>10s} {'ReID+search s':>14s}")
     scores = {}
@@ -139,8 +144,10 @@ def main(argv=None) -> int:
     for lab in labels:
         cells = " ".join(f"{scores[m][2].get(lab, [0, 0])[0]:>5d} / {scores[m][2].get(lab, [0, 0])[1]:<3d}" for m in modes)
         print(f"     {lab:18s} {in_view[lab]:7d} {cells}")
-    lost = sum(1 for f, labs in out["every"][1].items() if C.truth_label(f) in labs and C.truth_label(f) not in out["cache"][1].get(f, set()))
-    gained = sum(1 for f, labs in out["cache"][1].items() if C.truth_label(f) in labs and C.truth_label(f) not in out["every"][1].get(f, set()))
+    lost = sum(1 for f, labs in out["every"][1].items()
+               if C.truth_label(f) in labs and C.truth_label(f) not in out["cache"][1].get(f, set()))
+    gained = sum(1 for f, labs in out["cache"][1].items()
+                 if C.truth_label(f) in labs and C.truth_label(f) not in out["every"][1].get(f, set()))
     res_c = out["cache"][0]
     cpt = res_c.stats.reid_crops / max(res_c.stats.tracks, 1)
     ids_c = {sg.label for sg in out["cache"][0].sightings if any(sg.label == C.truth_label(g.best_frame) for g in sg.segments)}
@@ -173,7 +180,8 @@ def _load(path: Path, key: str):
         return None
     out, a = [], 0
     for n in z["n"]:
-        out.append(Detections(z["xyxy"][a : a + n], z["conf"][a : a + n], z["cls"][a : a + n], [str(c) for c in z["category"][a : a + n]]))
+        out.append(Detections(z["xyxy"][a : a + n], z["conf"][a : a + n], z["cls"][a : a + n],
+                              [str(c) for c in z["category"][a : a + n]]))
         a += n
     return out
 

@@ -1,6 +1,6 @@
 """Search scale: query latency of the gallery index at 1,000 / 100,000 / 1,000,000 features, exact vs approximate.
 
-The indexes are the app's own (Algorithm/search.py build_index: IndexIDMap2 over IndexFlatIP for exact,
+The indexes are the app's own (Algorithm/storage/vector_index.py build_index: IndexIDMap2 over IndexFlatIP for exact,
 over IndexHNSWFlat past EXACT_LIMIT), queried the way the pipeline queries them (one track's vectors at
 a time, k = 20, single-threaded for small batches: search_few). IVF-Flat is measured beside them for
 reference. Recall@1 is against the exact index's top-1 entry, and (identity) against its top-1 identity,
@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-import _common as C  # noqa: E402
+import _common as C  # the asset paths and the environment
 
 DIM = 512
 PER_ID = 5
@@ -72,7 +72,7 @@ def make_queries(model, n_gallery: int, nq: int, seed: int = 1):
 
 def latency(index, queries: np.ndarray, k: int, group: int = 1):
     """Per-query latency in ms as the pipeline searches (a few vectors at a time)."""
-    from Algorithm.search import search_few
+    from Algorithm.storage.vector_index import search_few
 
     ts = []
     for i in range(0, len(queries), group):
@@ -110,13 +110,14 @@ def main(argv=None) -> int:
 
     import faiss
 
-    from Algorithm import search as S
+    from Algorithm.storage import vector_index as S
 
     sizes = [int(s) for s in args.sizes.split(",")]
     efs = [int(e) for e in args.ef.split(",")]
     variants = [tuple(int(x) for x in v.split(":")) for v in args.hnsw_variants.split(",") if v]
     k = 20  # FeatureIndex.search asks for max(4 * 5 identities, 16)
-    print(f"   app settings: EXACT_LIMIT={S.EXACT_LIMIT}, faiss {faiss.__version__}, OpenMP threads {faiss.omp_get_max_threads()}")
+    print(f"   app settings: EXACT_LIMIT={S.EXACT_LIMIT}, faiss {faiss.__version__}, "
+          f"OpenMP threads {faiss.omp_get_max_threads()}")
     t0 = time.perf_counter()
     full, labels_full, model = make_gallery(max(sizes))
     print(f"   synthetic gallery of {len(full)} x {DIM} made in {time.perf_counter() - t0:.1f} s")
@@ -155,7 +156,8 @@ def main(argv=None) -> int:
                 t_build = time.perf_counter() - t0
                 base = faiss.downcast_index(hn.index)
                 app_ef = base.hnsw.efSearch if variant is None else None
-                name = f"HNSW M={base.hnsw.nb_neighbors(1)} efC={base.hnsw.efConstruction}" + (" (app)" if variant is None else "")
+                name = f"HNSW M={base.hnsw.nb_neighbors(1)} efC={base.hnsw.efConstruction}"
+                name += " (app)" if variant is None else ""
                 for ef in sorted(set(efs + ([app_ef] if app_ef else []))):
                     base.hnsw.efSearch = ef
                     r_e, r_i = recall(hn, q, gt, labels, k)
@@ -187,7 +189,8 @@ def main(argv=None) -> int:
             del ivf, quant
             gc.collect()
     print()
-    print(f"   {'gallery':>10s} | {'index':26s} | {'setting':22s} | {'build s':>8s} | {'query ms':>8s} | {'p95 ms':>7s} | {'R@1':>5s} | {'R@1 id':>6s}")
+    print(f"   {'gallery':>10s} | {'index':26s} | {'setting':22s} | {'build s':>8s} | {'query ms':>8s} | {'p95 ms':>7s} | "
+          f"{'R@1':>5s} | {'R@1 id':>6s}")
     for n, name, tag, tb, med, p95, r_e, r_i in rows:
         print(f"   {n:>10,d} | {name:26s} | {tag:22s} | {tb:8.2f} | {med:8.3f} | {p95:7.3f} | {r_e:5.3f} | {r_i:6.3f}")
     big = max(sizes)
@@ -197,7 +200,8 @@ def main(argv=None) -> int:
         print(f"RESULT n={big}: no approximate index built at this size (--hnsw-max / --ivf-max to build one)")
     elif ok:
         best = min(ok, key=lambda r: r[4])
-        print(f"RESULT n={big}: {best[1]} {best[2]} answers in {best[4]:.3f} ms with recall@1 {best[6]:.3f} (target < 5 ms, >= 0.95: MET)")
+        print(f"RESULT n={big}: {best[1]} {best[2]} answers in {best[4]:.3f} ms with recall@1 {best[6]:.3f} "
+              "(target < 5 ms, >= 0.95: MET)")
     else:
         print(f"RESULT n={big}: no approximate index measured reached < 5 ms with recall@1 >= 0.95 (NOT MET)")
     ex = [r for r in rows if r[1] == "exact (FlatIP)"]
@@ -209,7 +213,7 @@ def _threads(index, queries, k, n):
     """Small batches (1 and 3 vectors, as one track's query) with all OpenMP threads vs search_few's one."""
     import faiss
 
-    from Algorithm.search import search_few
+    from Algorithm.storage.vector_index import search_few
 
     nt = faiss.omp_get_max_threads()
     for group in (1, 3):

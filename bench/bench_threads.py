@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-import _common as C  # noqa: E402
+import _common as C  # the asset paths and the environment
 
 
 def session(path, threads: int, spin: bool):
@@ -46,10 +46,10 @@ def main(argv=None) -> int:
     C.header("bench_threads: ONNX Runtime threads for detector + ReID run one after the other",
              ["bench/bench_threads.py", *(argv or sys.argv[1:])])
 
-    from Algorithm.config import load_registry
-    from Algorithm.detect import Detector
-    from Algorithm.extract import ReIdExtract, crop
-    from Algorithm.runtime import ort_thread_settings, physical_cores
+    from Algorithm.models.registry import load_registry
+    from Algorithm.models.runtime import ort_thread_settings, physical_cores
+    from Algorithm.pipeline.detect import Detector
+    from Algorithm.pipeline.embed import ReIdExtract, crop
 
     reg = load_registry()
     dspec, rspec = reg.get(reg.detector), reg.reid_for("person")

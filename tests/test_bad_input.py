@@ -6,10 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
-from testdata import ASSETS, BUS, MOT, PED_VIDEO
 
-from Algorithm.config import load_registry
+from Algorithm.models.registry import load_registry
 from Algorithm.outer_api import Engine, InputError, ModelError, NothingFoundError, Settings, write_image
+
+from testdata import ASSETS, BUS, MOT, PED_VIDEO
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def seeded(engine):
 
 
 def _state(eng):
-    return eng.gallery.revision(), [(i.label, i.n_entries) for i in eng.identities()]
+    return eng._gallery.revision(), [(i.label, i.n_entries) for i in eng.identities()]
 
 
 def test_missing_file(seeded, tmp_path):
@@ -58,7 +59,7 @@ def test_folder_run_reports_bad_files_and_goes_on(seeded, tmp_path):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
     (tmp_path / "empty.mp4").write_bytes(b"")
     shutil.copy(BUS, tmp_path / "z_bus.jpg")
-    report = seeded.search(tmp_path)
+    report = seeded.search_all(tmp_path)
     by_name = {r.path.split("/")[-1].split("\\")[-1]: r for r in report.files}
     assert set(by_name) == {"broken.jpg", "empty.mp4", "z_bus.jpg"}  # the .txt is not media
     assert by_name["broken.jpg"].error and by_name["empty.mp4"].error

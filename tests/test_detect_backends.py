@@ -20,8 +20,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def detectors():
-    from Algorithm.config import load_registry
-    from Algorithm.detect import Detector
+    from Algorithm.models.registry import load_registry
+    from Algorithm.pipeline.detect import Detector
 
     reg = load_registry()
     spec = reg.get("yolov8n_int8")
@@ -68,9 +68,9 @@ def test_onnx_backend_other_frame_sizes(detectors):
 
 
 def test_onnx_backend_empty_and_unknown():
-    from Algorithm.config import load_registry
-    from Algorithm.detect import Detector
     from Algorithm.errors import ModelError
+    from Algorithm.models.registry import load_registry
+    from Algorithm.pipeline.detect import Detector
 
     reg = load_registry()
     spec = reg.get("yolov8n_int8")

@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from testdata import BUS, MARKET, MOT, PED_VIDEO, video_frame
 
-from Algorithm.outer_api import Engine, GalleryError, Settings
+from Algorithm.outer_api import Engine, GalleryError, Settings, export_csv, export_json
+
+from testdata import BUS, MARKET, MOT, PED_VIDEO, video_frame
 
 
 def iou(a, b) -> float:
@@ -69,7 +70,7 @@ def test_other_people_stay_farther_than_the_threshold(engine):
     for pid in (1, 3, 4):
         engine.register(seq / "img1" / "000001.jpg", f"pid{pid}", box=gt_box(gt, 1, pid))
     ext = engine.extractor("person")
-    _, _, gallery = engine.gallery.features(ext.spec.name, "person")
+    _, _, gallery = engine._gallery.features(ext.spec.name, "person")
     crops = [engine.detect(p).image for p in sorted(MARKET.glob("*.jpg"))]
     assert len(crops) == 5
     dist = 1 - ext(crops) @ gallery.T
@@ -118,7 +119,7 @@ def test_sightings_export_to_json_and_csv(video_run, tmp_path):
     from Algorithm.outer_api import SearchReport
 
     report = SearchReport(str(PED_VIDEO), files=[res])
-    data = json.loads(eng.export_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))
+    data = json.loads(export_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))
     (f,) = data["files"]
     assert f["type"] == "video" and f["fps"] == 10 and f["width"] == 768
     matched = [m for fr in f["frames"] for m in fr["matches"]]
@@ -126,7 +127,7 @@ def test_sightings_export_to_json_and_csv(video_run, tmp_path):
     # Boxes are in pixels of the original frame.
     assert all(0 <= m["box"][0] < m["box"][2] <= 768 and 0 <= m["box"][1] < m["box"][3] <= 432 for m in matched)
     assert {s["label"] for s in f["sightings"]} == {"Walker100", "Walker300"}
-    rows = list(csv.DictReader(open(eng.export_csv(report, tmp_path / "r.csv"), encoding="utf-8-sig")))
+    rows = list(csv.DictReader(open(export_csv(report, tmp_path / "r.csv"), encoding="utf-8-sig")))
     assert len(rows) == sum(len(s["segments"]) for s in f["sightings"])
     assert {r["label"] for r in rows} == {"Walker100", "Walker300"}
     assert all(float(r["start_time"]) <= float(r["end_time"]) for r in rows)

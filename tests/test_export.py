@@ -2,11 +2,11 @@
 
 Every network is small and random, built here; each checkpoint is saved in its family's real-world layout
 (torchreid, reid-strong-baseline, fast-reid, CLIP-ReID) with its training-only parts, exported through the CLI
-entry point (the main CLI once `export` is wired into it, else Algorithm.cli_export), and checked:
+entry point (the main CLI once `export` is wired into it, else Algorithm.cli.export_cmds), and checked:
 ONNX == PyTorch at batch 1 and 3, and ReIdExtract built from the written config entry == the L2-normalised
 PyTorch feature of a crop preprocessed as documented here (independently of the entry), which proves the
 entry's channel order, scale, mean, std and input size.
-The BoT and CLIP-ReID references are independent of Algorithm/archs (torchvision's ResNet; a functional
+The BoT and CLIP-ReID references are independent of Algorithm/models/archs (torchvision's ResNet; a functional
 CLIP-ReID forward), so they also check the architectures themselves.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ ort = pytest.importorskip("onnxruntime")
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
-from Algorithm.config import ModelSpec, load_registry  # noqa: E402
+from Algorithm.models.registry import ModelSpec, load_registry  # noqa: E402
+
 from testdata import ASSETS  # noqa: E402
 
 # 2 shared cores: one torch thread avoids oversubscription (10x slower forwards otherwise).
@@ -39,7 +40,7 @@ CLIP = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 # helpers
 # ------------------------------------------------------------------------------------------------------------------
 def _export_wired() -> bool:
-    from Algorithm import cli
+    from Algorithm.cli import main as cli
 
     sub = next(a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return "export" in sub.choices
@@ -49,11 +50,11 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
     """`python -m Algorithm export ...` in-process: through the main CLI when it knows `export`, else the module's."""
     capsys.readouterr()
     if _export_wired():
-        from Algorithm import cli
+        from Algorithm.cli import main as cli
 
         rc = cli.main(["export", *map(str, argv)])
     else:
-        from Algorithm import cli_export
+        from Algorithm.cli import export_cmds as cli_export
 
         rc = cli_export.main(["export", *map(str, argv)])
     out, err = capsys.readouterr()
@@ -116,7 +117,7 @@ def check_exported(onnx_path: Path, local: Path, name: str, reference, *, size, 
         np.testing.assert_allclose(got, ref[: len(batch)], atol=2e-4 * max(1.0, float(np.abs(ref).max())), rtol=0)
 
     # the app: ReIdExtract from the entry == L2-normalised PyTorch feature of the documented preprocessing
-    from Algorithm.extract import ReIdExtract
+    from Algorithm.pipeline.embed import ReIdExtract
 
     ext = ReIdExtract(ModelSpec.from_dict(name, entry), onnx_path)
     crops = [rng.integers(0, 256, size=(300, 140, 3), dtype=np.uint8), rng.integers(0, 256, size=(90, 170, 3), dtype=np.uint8)]
@@ -133,7 +134,7 @@ def check_exported(onnx_path: Path, local: Path, name: str, reference, *, size, 
 @pytest.fixture(scope="module")
 def osnet_ckpt(tmp_path_factory):
     """A random OSNet x0.25 (the real size) saved as torchreid's save_checkpoint does (DataParallel prefixes)."""
-    from Algorithm.archs import osnet
+    from Algorithm.models.archs import osnet
 
     torch.manual_seed(0)
     model = randomize_norms(osnet.build("osnet_x0_25", {}))
@@ -224,7 +225,7 @@ def test_bot_default_is_resnet50_layout():
     """resnet50_bot's backbone has torchvision resnet50's keys and shapes (what BoT checkpoints hold)."""
     import torchvision
 
-    from Algorithm.archs import resnet_bot
+    from Algorithm.models.archs import resnet_bot
 
     tv = {k: tuple(v.shape) for k, v in torchvision.models.resnet50().state_dict().items() if not k.startswith("fc.")}
     ours = resnet_bot.build("resnet50_bot", {}).state_dict()
@@ -378,7 +379,7 @@ def test_pickled_objects_need_trust(osnet_ckpt, tmp_path, capsys):
 
 def test_onnx_mismatch_writes_nothing(tmp_path, capsys, monkeypatch):
     """When ONNX Runtime disagrees with PyTorch the export fails and leaves neither the file nor a config entry."""
-    from Algorithm import export
+    from Algorithm.models import onnx_export as export
 
     ckpt = tmp_path / "small.pth"
     torch.save(clip_reid_state((4, 4), seed=5), ckpt)

@@ -10,9 +10,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
-from testdata import ROOT, ASSETS
 
+from testdata import ASSETS, ROOT
 
 
 def test_fuzzed_images_and_videos_only_ever_raise_input_error():

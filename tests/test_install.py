@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from testdata import ROOT
 
 IN_PROJECT_VENV = Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()

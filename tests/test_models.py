@@ -8,10 +8,11 @@ import sys
 
 import numpy as np
 import pytest
-from testdata import ASSETS, MOT, ROOT
 
-import Algorithm.config as config
+import Algorithm.models.registry as config
 from Algorithm.outer_api import Engine, ModelError, Settings
+
+from testdata import ASSETS, MOT, ROOT
 
 OSNET = ASSETS / "models" / "reid_person" / "osnet_x0_25_msmt17.onnx"
 FRAME1 = MOT / "MOT17-11-FRCNN" / "img1" / "000001.jpg"
@@ -32,17 +33,17 @@ def test_added_model_serves_a_category_after_reembedding(tmp_path, local_config)
     eng.register(FRAME1, "P1", box=(867, 145, 1103, 780))
     eng.register(FRAME1, "P3", box=(397, 270, 514, 597))
     info = eng.add_model("osnet_copy", SPEC)
-    assert info["dim"] == 512
+    assert info.dim == 512
     assert "osnet_copy" in json.loads(local_config.read_text(encoding="utf-8"))["models"]
-    assert eng.registry.reid_for("person").name == "osnet_x0_25_msmt17"  # added, not yet active
+    assert eng._registry.reid_for("person").name == "osnet_x0_25_msmt17"  # added, not yet active
 
     seen = []
     n = eng.set_active_model("person", "osnet_copy", progress=lambda k, t: seen.append((k, t)))
     assert n == 2 and seen[-1] == (2, 2)
-    assert eng.registry.reid_for("person").name == "osnet_copy"
-    assert eng.gallery.models_in_use() == {"osnet_x0_25_msmt17": 2, "osnet_copy": 2}
-    _, _, old = eng.gallery.features("osnet_x0_25_msmt17", "person")
-    _, _, new = eng.gallery.features("osnet_copy", "person")
+    assert eng._registry.reid_for("person").name == "osnet_copy"
+    assert eng._gallery.models_in_use() == {"osnet_x0_25_msmt17": 2, "osnet_copy": 2}
+    _, _, old = eng._gallery.features("osnet_x0_25_msmt17", "person")
+    _, _, new = eng._gallery.features("osnet_copy", "person")
     # Same network and preprocessing on the stored (JPEG) crops: the same features, up to compression.
     assert (np.sum(old * new, axis=1) > 0.97).all()
     labels = sorted(b.match.label for fr in eng.search_file(FRAME4).frames for b in fr.matches)
@@ -59,7 +60,7 @@ def test_features_of_another_model_are_never_compared(tmp_path, local_config):
     eng.add_model("osnet_bgr", {**SPEC, "channel_order": "BGR", "mean": [0, 0, 0], "std": [1, 1, 1]})
     config.update_local_config(active_reid={"person": "osnet_bgr"})
     eng2 = Engine(tmp_path / "g.db", Settings(keep_frames=False))
-    assert eng2.registry.reid_for("person").name == "osnet_bgr"
+    assert eng2._registry.reid_for("person").name == "osnet_bgr"
     with pytest.raises(ModelError, match="cannot be compared"):  # the stored feature is from osnet_x0_25_msmt17
         eng2.search_file(FRAME4)
     assert eng2.set_active_model("person", "osnet_bgr") == 1  # re-embedded with the new model: searchable again

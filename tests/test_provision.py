@@ -7,11 +7,12 @@ import shutil
 import threading
 
 import pytest
-from testdata import ASSETS
 
-from Algorithm.config import load_registry
 from Algorithm.errors import ModelError
-from Algorithm.provision import provision, sha256_of
+from Algorithm.models.provision import provision, sha256_of
+from Algorithm.models.registry import load_registry
+
+from testdata import ASSETS
 
 
 @pytest.fixture

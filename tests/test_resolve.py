@@ -2,9 +2,8 @@
 frame of a track its final identity, one box per identity and frame."""
 from __future__ import annotations
 
-from Algorithm.resolve import TrackResolver
-from Algorithm.search import Hit
-from Algorithm.types import BoxResult, Match
+from Algorithm.pipeline.resolve import TrackResolver
+from Algorithm.types import BoxResult, Hit, Match
 
 
 def box(track, match=None, x=0):

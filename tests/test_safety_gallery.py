@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from Algorithm import gallery as gallery_mod
 from Algorithm.errors import GalleryError, ModelError, ReIdError
-from Algorithm.gallery import SCHEMA_VERSION, Gallery
-from Algorithm.search import FeatureIndex, SearchIndex
+from Algorithm.storage import gallery as gallery_mod
+from Algorithm.storage.gallery import SCHEMA_VERSION, Gallery
+from Algorithm.storage.vector_index import FeatureIndex, SearchIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-CHILD = ROOT / "tools" / "kill_registering.py"
+CHILD = ROOT / "tests" / "helpers" / "kill_registering.py"
 MODEL = "synthetic-a"
 DIM = 32
 CROP = b"\xff\xd8\xff not a real jpeg"
@@ -108,7 +108,8 @@ def test_a_failure_inside_a_transaction_rolls_everything_back(tmp_path, monkeypa
     g = Gallery(tmp_path / "g.db")
     fill(g, 3)
     before, rev = contents(g), g.revision()
-    g.db.execute("CREATE TRIGGER boom BEFORE INSERT ON features WHEN NEW.model = 'boom' BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    g.db.execute("CREATE TRIGGER boom BEFORE INSERT ON features WHEN NEW.model = 'boom' "
+                 "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
     with pytest.raises(GalleryError, match="was not changed: disk on fire"):
         g.add_entry("New person", "person", CROP, "boom", np.ones(DIM, np.float32))
     assert contents(g) == before and g.revision() == rev
@@ -157,7 +158,7 @@ def test_index_follows_changes_of_another_process(tmp_path):
     code = f"""
 import sys, numpy as np
 sys.path.insert(0, {str(ROOT)!r})
-from Algorithm.gallery import Gallery
+from Algorithm.storage.gallery import Gallery
 g = Gallery({str(path)!r})
 v = np.zeros({DIM}, np.float32); v[0] = 1
 ident, entry, _ = g.add_entry("From the CLI", "person", b"x", {MODEL!r}, v)

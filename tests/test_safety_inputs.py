@@ -23,7 +23,8 @@ import pytest
 from Algorithm import media
 from Algorithm.errors import InputError, ReIdError
 from Algorithm.media import DEFAULT_FPS, VideoReader, read_image
-from testdata import ROOT, ASSETS, BUS, MARKET, PED_VIDEO, TRAFFIC_VIDEO
+
+from testdata import ASSETS, BUS, MARKET, PED_VIDEO, ROOT, TRAFFIC_VIDEO
 
 SHORT_VIDEO = ASSETS / "videos" / "traffic" / "bgslibrary_video02.avi"  # 320x240, 750 frames, 25 fps
 PERSON_CROP = sorted(MARKET.glob("*.jpg"))[0]
@@ -203,7 +204,7 @@ def test_12000x9000_photo_is_searched_and_registered_in_bounded_time_and_memory(
     img = cv2.resize(cv2.imread(str(BUS)), (12000, 9000), interpolation=cv2.INTER_NEAREST)
     assert cv2.imwrite(str(big), img, [cv2.IMWRITE_JPEG_QUALITY, 80])
     del img
-    eng.search(PERSON_CROP)  # models warm
+    eng.search_all(PERSON_CROP)  # models warm
 
     def timed(fn):
         t = time.perf_counter()
@@ -211,7 +212,7 @@ def test_12000x9000_photo_is_searched_and_registered_in_bounded_time_and_memory(
         return out, time.perf_counter() - t
 
     (shape, t_read), mb_read = _peak_rss_growth_mb(lambda: timed(lambda: read_image(big).shape))
-    (rep, t_search), mb_search = _peak_rss_growth_mb(lambda: timed(lambda: eng.search(big)))
+    (rep, t_search), mb_search = _peak_rss_growth_mb(lambda: timed(lambda: eng.search_all(big)))
     (reg, t_reg), mb_reg = _peak_rss_growth_mb(lambda: timed(lambda: eng.register(big, "whole photo", whole=True)))
     stored = eng.entries(reg.identity_id)[0].crop_jpeg
     print(f"12000x9000: read {t_read:.1f}s +{mb_read:.0f}MB, search {t_search:.1f}s +{mb_search:.0f}MB, "
@@ -236,14 +237,14 @@ def test_non_ascii_paths_with_spaces(tmp_path, eng):
     assert read_image(photo).shape[2] == 3
     res = eng.register(photo, "Zoë de la Crúz", whole=True)
     assert eng.entries(res.identity_id)[0].source == str(photo)
-    from Algorithm.outer_api import read_video_frame, video_info
+    from Algorithm.outer_api import export_json, read_video_frame, video_info
 
     assert video_info(video).frame_count == 750
     assert read_video_frame(video, 10).shape == (240, 320, 3)
-    report = eng.search(folder, max_frames=3)
+    report = eng.search_all(folder, max_frames=3)
     assert sorted(Path(f.path).name for f in report.files) == sorted([photo.name, video.name])
     assert report.errors == []
-    out = eng.export_json(report, folder / "résultats.json")
+    out = export_json(report, folder / "résultats.json")
     assert json.loads(out.read_text(encoding="utf-8"))["root"] == str(folder)
 
 
@@ -366,8 +367,14 @@ def test_folder_with_thousands_of_files_goes_on_past_bad_ones(tmp_path, eng):
     (root / "dir 30" / "loop").symlink_to(root, target_is_directory=True)  # a link back up must not loop forever
     files = media.list_media(root)
     assert len(files) == 40 * 11 + 1
-    seen = []
-    report = eng.search(root, on_file=lambda i, n, f: seen.append((i, n)))
+    from Algorithm.outer_api import FileStarted, Finished, export_csv
+
+    seen, report = [], None
+    for ev in eng.search(root):
+        if isinstance(ev, FileStarted):
+            seen.append((ev.index, ev.total))
+        elif isinstance(ev, Finished):
+            report = ev.report
     assert len(report.files) == len(files) and seen[-1] == (len(files) - 1, len(files))
     errors = {f.path: f.error for f in report.errors}
     assert len(errors) == 40 * 11
@@ -376,7 +383,7 @@ def test_folder_with_thousands_of_files_goes_on_past_bad_ones(tmp_path, eng):
     assert all("Not a readable video" in msg for path, msg in errors.items() if path.endswith(".mp4"))
     good = [f for f in report.files if not f.error]
     assert [Path(f.path).name for f in good] == ["Anna again.jpg"]
-    csv = eng.export_csv(report, tmp_path / "out.csv")
+    csv = export_csv(report, tmp_path / "out.csv")
     assert csv.read_text(encoding="utf-8-sig").count("\n") > 40 * 11  # every failure has its row
 
 
@@ -429,26 +436,30 @@ class _SpawningDetector:
 
 
 def test_memory_stays_flat_over_a_long_video_with_many_tracks(eng, monkeypatch):
-    from Algorithm.config import Settings
-    from Algorithm.pipeline import CategoryModel, Pipeline
+    from Algorithm.pipeline.session import CategoryModel, Source, Stages, VideoSession
+    from Algorithm.settings import Settings
 
     sizes = []
-    original = Pipeline._match_tracked
+    original = VideoSession._match
 
-    def spy(self, idx, frame, dets, cache, searched, *more, **kw):
-        out = original(self, idx, frame, dets, cache, searched, *more, **kw)
-        sizes.append((idx, len(cache.tracks), len(searched)))
+    def spy(self, idx, frame, dets):
+        out = original(self, idx, frame, dets)
+        sizes.append((idx, len(self.cache.tracks), len(self._searched), len(self.resolver.tracks)))
         if idx == 200:
             tracemalloc.start()
             spy.base = tracemalloc.take_snapshot()
         return out
 
-    monkeypatch.setattr(Pipeline, "_match_tracked", spy)
+    monkeypatch.setattr(VideoSession, "_match", spy)
     settings = Settings(keep_frames=False)
-    models = {"person": CategoryModel(eng.extractor("person"), eng.registry.reid_for("person").name, 0.25)}
-    pipe = Pipeline(_SpawningDetector(every=5), models, eng.index, settings)
+    models = {"person": CategoryModel(eng.extractor("person"), eng.reid_model_name("person"), 0.25)}
+    stages = Stages(_SpawningDetector(every=5), models, eng._index, settings)
+    frames = np.zeros((240, 320, 3), np.uint8)
+    session = VideoSession(stages, Source(str(SHORT_VIDEO), "video", 320, 240, 25.0, 750))
     try:
-        res = pipe.search_video(str(SHORT_VIDEO), max_frames=520)
+        for idx in range(520):
+            session.step(frames, idx)
+        res = session.finish()
         grown = tracemalloc.take_snapshot().compare_to(spy.base, "filename")
     finally:
         tracemalloc.stop()
@@ -456,7 +467,8 @@ def test_memory_stays_flat_over_a_long_video_with_many_tracks(eng, monkeypatch):
     assert res.stats.frames_processed == 520
     assert res.stats.tracks >= 100, res.stats.tracks  # many tracks came and went...
     late = [s for s in sizes if s[0] > 150]
-    assert max(s[1] for s in late) <= 25 and max(s[2] for s in late) <= 25  # ...but per-track state stays bounded
+    # ...but per-track state stays bounded (unmatched ended tracks leave the resolver every 50 frames)
+    assert max(s[1] for s in late) <= 25 and max(s[2] for s in late) <= 25 and max(s[3] for s in late) <= 40
     assert growth < 3_000_000, [str(s) for s in grown[:8]]  # and Python memory does not grow with frames
 
 
@@ -476,13 +488,15 @@ def _open_fds_to(path: Path) -> list[str]:
 def test_stopping_a_run_releases_the_video(tmp_path, eng):
     video = tmp_path / "clip to stop.avi"
     shutil.copyfile(TRAFFIC_VIDEO, video)
-    seen = []
+    from Algorithm.outer_api import Finished, FrameDone
 
-    def on_frame(fr):
-        seen.append(fr.frame_index)
-        assert _open_fds_to(video), "the video should be open while it is processed"
-
-    report = eng.search(video, on_frame=on_frame, cancel=lambda: len(seen) >= 3)
+    seen, report = [], None
+    for ev in eng.search(video, cancel=lambda: len(seen) >= 3):
+        if isinstance(ev, FrameDone):
+            seen.append(ev.result.frame_index)
+            assert _open_fds_to(video), "the video should be open while it is processed"
+        elif isinstance(ev, Finished):
+            report = ev.report
     assert report.files[0].stopped and len(seen) == 3
     assert _open_fds_to(video) == []
     video.unlink()  # (on Windows this is what fails while a handle is left open)
@@ -490,11 +504,11 @@ def test_stopping_a_run_releases_the_video(tmp_path, eng):
     # a GUI closing mid-run (its callback raises) releases the file too
     shutil.copyfile(TRAFFIC_VIDEO, video)
 
-    def closing(fr):
-        raise RuntimeError("window closed")
-
-    with pytest.raises(RuntimeError):
-        eng.search_file(video, on_frame=closing)
+    run = iter(eng.search(video))
+    while not isinstance(next(run), FrameDone):
+        pass
+    assert _open_fds_to(video)
+    run.close()  # the consumer walks away mid-file (a window closing): the generator's cleanup closes the video
     assert _open_fds_to(video) == []
 
 
@@ -505,4 +519,4 @@ def test_every_engine_error_is_a_reid_error_with_text(tmp_path, eng):
             eng.search_file(p)
         assert str(e.value)
     with pytest.raises(ReIdError, match="Not found"):
-        eng.search(tmp_path / "no such folder")
+        eng.search_all(tmp_path / "no such folder")

@@ -5,20 +5,21 @@ different models are never compared.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from Algorithm.config import Registry, load_registry
 from Algorithm.errors import ModelError
-from Algorithm.gallery import Gallery
 from Algorithm.media import read_image
-from testdata import ROOT, ASSETS, BUS, MARKET
+from Algorithm.models.registry import Registry, load_registry
+from Algorithm.storage.gallery import Gallery
+
+from testdata import ASSETS, BUS, MARKET, ROOT
 
 PERSON_CROP = sorted(MARKET.glob("*.jpg"))[0]
 OTHER_CROP = sorted(MARKET.glob("*.jpg"))[1]
@@ -64,7 +65,7 @@ def test_missing_reid_model_is_explained(tmp_path, registry):
 
 def test_missing_model_in_the_manifest_folders_is_explained(tmp_path, registry, monkeypatch):
     monkeypatch.setenv("REID_MODELS_DIR", str(tmp_path / "empty models dir"))
-    monkeypatch.setattr("Algorithm.config.MODELS_DIR", tmp_path / "no project models")
+    monkeypatch.setattr("Algorithm.models.registry.MODELS_DIR", tmp_path / "no project models")
     with pytest.raises(ModelError, match="is missing: .*Looked in: .*empty models dir"):
         registry.path_of(registry.reid["person"])
 
@@ -116,7 +117,7 @@ def test_wrong_shaped_detector_is_a_model_error(tmp_path, registry):
     reg = _registry_with(registry, "detector", file=str(f), sha256="")
     eng = _engine(tmp_path, reg)
     with pytest.raises(ModelError) as e:
-        eng.search(BUS)
+        eng.search_all(BUS)
     assert "detector" in str(e.value).lower()
 
 
@@ -135,45 +136,45 @@ def _fresh(real_engine, tmp_path):
     """An engine on a new gallery sharing the loaded models (cheap)."""
     from Algorithm.outer_api import Engine, Settings
 
-    return Engine(tmp_path / "g.db", Settings(keep_frames=False), registry=real_engine.registry)
+    return Engine(tmp_path / "g.db", Settings(keep_frames=False), registry=real_engine._registry)
 
 
 def test_photos_embedded_by_another_model_are_detected_and_explained(tmp_path, real_engine):
     eng = _fresh(real_engine, tmp_path)
-    active = eng.registry.reid_for("person").name
+    active = eng._registry.reid_for("person").name
     eng.register(PERSON_CROP, "Anna", whole=True)
     rng = np.random.default_rng(0)
     for k in range(3):  # photos a previous app version stored with its (different) ReID model
         v = rng.standard_normal(512).astype(np.float32)
-        eng.gallery.add_entry(f"Old {k}", "person", b"jpeg", "resnet50_old_reid", v / np.linalg.norm(v))
+        eng._gallery.add_entry(f"Old {k}", "person", b"jpeg", "resnet50_old_reid", v / np.linalg.norm(v))
     with pytest.raises(ModelError) as e:
-        eng.search(BUS)  # raised where features would be compared: when a person is found
+        eng.search_all(BUS)  # raised where features would be compared: when a person is found
     msg = str(e.value)
     assert "3 person photo(s)" in msg and "'resnet50_old_reid'" in msg and f"'{active}'" in msg
     assert "cannot be compared" in msg
     # vehicles are another index: unaffected
-    assert eng.index.get(active, "vehicle").size == 0
+    assert eng._index.get(active, "vehicle").size == 0
 
 
 def test_same_model_name_with_another_dimension_is_explained(tmp_path, real_engine):
     eng = _fresh(real_engine, tmp_path)
-    active = eng.registry.reid_for("person").name
+    active = eng._registry.reid_for("person").name
     v = np.ones(256, np.float32) / 16
-    eng.gallery.add_entry("Anna", "person", b"jpeg", active, v)  # a 256-d feature under the 512-d model's name
+    eng._gallery.add_entry("Anna", "person", b"jpeg", active, v)  # a 256-d feature under the 512-d model's name
     with pytest.raises(ModelError) as e:
-        eng.search(BUS)
+        eng.search_all(BUS)
     assert "256-d" in str(e.value) and "512-d" in str(e.value) and active in str(e.value)
 
     eng.register(PERSON_CROP, "Bob", whole=True)  # now 256-d and 512-d features under one name
     with pytest.raises(ModelError, match=r"different sizes \[256, 512\]"):
-        eng.search(BUS)
+        eng.search_all(BUS)
 
 
 def test_features_of_different_models_are_never_compared(tmp_path, real_engine):
     """Every photo has the active model's feature plus another model's; the index holds only the former,
     and a query equal to another model's stored vector does not find it."""
     eng = _fresh(real_engine, tmp_path)
-    active = eng.registry.reid_for("person").name
+    active = eng._registry.reid_for("person").name
     anna = eng.register(PERSON_CROP, "Anna", whole=True)
     bob = eng.register(OTHER_CROP, "Bob", whole=True)
     rng = np.random.default_rng(1)
@@ -181,20 +182,20 @@ def test_features_of_different_models_are_never_compared(tmp_path, real_engine):
     for r in (anna, bob):
         v = rng.standard_normal(512).astype(np.float32)
         foreign[r.entry_id] = v / np.linalg.norm(v)
-    eng.gallery.set_features("other_model", list(foreign.items()))
-    assert eng.gallery.models_in_use() == {active: 2, "other_model": 2}
+    eng._gallery.set_features("other_model", list(foreign.items()))
+    assert eng._gallery.models_in_use() == {active: 2, "other_model": 2}
 
-    idx = eng.index.get(active, "person")
+    idx = eng._index.get(active, "person")
     assert idx.size == 2
     own = eng.extractor("person")([read_image(PERSON_CROP)])
     hit = idx.search(own)[0][0]
     assert hit.identity_id == anna.identity_id and hit.distance == pytest.approx(0, abs=1e-4)
-    for entry, v in foreign.items():
+    for v in foreign.values():
         assert all(h.distance > 0.2 for h in idx.search(v[None])[0])  # another model's vector: no match at ~0
-    other = eng.index.get("other_model", "person")
+    other = eng._index.get("other_model", "person")
     assert set(other.identity_of) == set(foreign)
     assert other.search(foreign[anna.entry_id][None])[0][0].distance == pytest.approx(0, abs=1e-5)
-    res = eng.search(PERSON_CROP)  # and searching works: every photo has the active model's feature
+    res = eng.search_all(PERSON_CROP)  # and searching works: every photo has the active model's feature
     assert res.errors == []
 
 

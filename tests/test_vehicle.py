@@ -1,9 +1,9 @@
 """Vehicles: registered from one frame of the traffic video, found again later with the configured vehicle model."""
 from __future__ import annotations
 
-from testdata import ASSETS
-
 from Algorithm.outer_api import Engine, Settings, read_video_frame
+
+from testdata import ASSETS
 
 TRAFFIC = ASSETS / "videos" / "traffic" / "bgslibrary_video03.avi"
 CAR_A = (101, 87, 160, 143)  # a car at frame 420, driving towards the bottom-left corner
@@ -12,8 +12,8 @@ CAR_B = (161, 48, 197, 80)  # another car, at frame 300
 
 def test_a_registered_car_is_found_again_on_its_own_track(tmp_path):
     eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, categories=("vehicle",)))
-    model = eng.model_summary()["vehicle"]
-    assert model["model"]  # some model serves vehicles, and the app can say which
+    model = eng.model_summary().reid["vehicle"]
+    assert model.model and model.stand_in  # a model serves vehicles, and the app can say it is a stand-in
     eng.register(read_video_frame(TRAFFIC, 420), "Car A", category="vehicle", box=CAR_A)
     eng.register(read_video_frame(TRAFFIC, 300), "Car B", category="vehicle", box=CAR_B)
     assert {i.category for i in eng.identities()} == {"vehicle"}

@@ -19,6 +19,6 @@ def video_frame(path: Path, index: int):
     from Algorithm.media import VideoReader
 
     with VideoReader(path) as v:
-        for i, frame in v.frames(start=index, stop=index + 1):
+        for _, frame in v.frames(start=index, stop=index + 1):
             return frame
     raise AssertionError(f"{path} has no frame {index}")

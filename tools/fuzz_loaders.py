@@ -29,12 +29,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from Algorithm.outer_api import InputError, read_image, rules, video_frames, video_info
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from Algorithm.errors import InputError  # noqa: E402
-from Algorithm.media import IMAGE_EXTS, VIDEO_EXTS, VideoReader, read_image  # noqa: E402
-
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets")
 MAX_VIDEO_FRAMES = 40  # frames decoded per mutated video
 
@@ -86,7 +83,8 @@ def image_seeds(work: Path) -> list[Path]:
 def video_seeds(work: Path) -> list[Path]:
     out = work / "seed_videos"
     out.mkdir(parents=True, exist_ok=True)
-    real = [ASSETS / "videos" / "traffic" / "bgslibrary_video02.avi", ASSETS / "videos" / "pedestrians" / "one-by-one-person-detection.mp4"]
+    real = [ASSETS / "videos" / "traffic" / "bgslibrary_video02.avi",
+            ASSETS / "videos" / "pedestrians" / "one-by-one-person-detection.mp4"]
     real = [p for p in real if p.is_file()]
     seeds = []
     for src in real:  # the head of each real file: its real container and codec, cut short to decode fast
@@ -96,9 +94,8 @@ def video_seeds(work: Path) -> list[Path]:
         seeds.append(p)
     if real:  # short clean clips in other containers/codecs, re-encoded from real frames
         frames = []
-        with VideoReader(real[0]) as v:
-            for _, f in v.frames(stop=24):
-                frames.append(f)
+        for _, f in video_frames(real[0], stop=24):
+            frames.append(f)
         for name, fourcc in (("clip_mjpg.avi", "MJPG"), ("clip_mp4v.mp4", "mp4v"), ("clip_mp4v.mkv", "mp4v")):
             p = out / name
             w = cv2.VideoWriter(str(p), cv2.VideoWriter_fourcc(*fourcc), 25.0, (frames[0].shape[1], frames[0].shape[0]))
@@ -210,22 +207,21 @@ def check_image(path: Path) -> str:
 
 
 def check_video(path: Path) -> str:
-    with VideoReader(path) as v:
-        info = v.info
-        if not (info.fps > 0 and info.frame_count >= 0 and info.width > 0 and info.height > 0):
-            raise AssertionError(f"bad VideoInfo {info}")
-        n = 0
-        for _, f in v.frames(stop=MAX_VIDEO_FRAMES):
-            if not (f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3):
-                raise AssertionError(f"malformed frame {f.shape} {f.dtype}")
-            n += 1
+    info = video_info(path)
+    if not (info.fps > 0 and info.frame_count >= 0 and info.width > 0 and info.height > 0):
+        raise AssertionError(f"bad VideoInfo {info}")
+    n = 0
+    for _, f in video_frames(path, stop=MAX_VIDEO_FRAMES):
+        if not (f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3):
+            raise AssertionError(f"malformed frame {f.shape} {f.dtype}")
+        n += 1
     return "ok" if n else "ok-empty"
 
 
 def run(kind: str, seeds: list[Path], n: int, rng: random.Random, work: Path, keep: Path | None, verbose: bool) -> dict:
     check = check_image if kind == "image" else check_video
     mutations = IMAGE_MUTATIONS if kind == "image" else VIDEO_MUTATIONS
-    exts = sorted(IMAGE_EXTS if kind == "image" else VIDEO_EXTS)
+    exts = sorted(rules.IMAGE_EXTS if kind == "image" else rules.VIDEO_EXTS)
     outcomes: dict[str, int] = {}
     failures = []
     blobs = {s: s.read_bytes() for s in seeds}

@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets")
 os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
 
@@ -53,11 +52,14 @@ def main(argv=None) -> int:
             register_someone(eng, args.video)
         frames = 0
 
-        def on_frame(_fr):
+        def one_pass():
             nonlocal frames
-            frames += 1
+            run = eng.search_file_events(args.video, max_frames=args.max_frames)
+            for _ in run:
+                frames += 1
+            return run.result
 
-        warm = eng.search_file(args.video, on_frame=on_frame, max_frames=args.max_frames)
+        warm = one_pass()
         t_end = time.monotonic() + args.minutes * 60
         gc.collect()
         start = rss_mb()
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
         passes = 0
         t0 = time.monotonic()
         while time.monotonic() < t_end:
-            res = eng.search_file(args.video, on_frame=on_frame, max_frames=args.max_frames)
+            res = one_pass()
             passes += 1
             print(f"pass {passes}: {res.stats.frames_processed} frames, {res.stats.tracks} tracks, "
                   f"{sum(len(s.segments) for s in res.sightings)} segments, RSS {rss_mb():.1f} MB", flush=True)
@@ -81,15 +83,14 @@ def main(argv=None) -> int:
 
 def register_someone(eng, video: Path) -> None:
     """Registers the first clearly visible person of the video (a crop of one detection)."""
-    from Algorithm.media import VideoReader
+    from Algorithm.outer_api import video_frames
 
-    with VideoReader(video) as v:
-        for idx, frame in v.frames(step=5):
-            dets = eng.detector()(frame, ("person",))
-            if len(dets):
-                eng.register(frame, "soak-person", box=tuple(map(float, dets.xyxy[0])))
-                print(f"registered 'soak-person' from frame {idx}", flush=True)
-                return
+    for idx, frame in video_frames(video, step=5):
+        dets = eng.detect(frame, ("person",)).detections
+        if len(dets):
+            eng.register(frame, "soak-person", box=tuple(map(float, dets.xyxy[0])))
+            print(f"registered 'soak-person' from frame {idx}", flush=True)
+            return
     print("nobody found to register; searching an empty gallery", flush=True)
 
 

@@ -1,0 +1,46 @@
+"""Argument types and options shared by the sub-commands, built on the rules in Algorithm.rules."""
+from __future__ import annotations
+
+import argparse
+
+from Algorithm import rules
+
+
+def box(text: str) -> tuple[float, float, float, float]:
+    try:
+        vals = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 in pixels") from None
+    if len(vals) != 4 or vals[2] <= vals[0] or vals[3] <= vals[1]:
+        raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 with x2 > x1 and y2 > y1")
+    return tuple(vals)
+
+
+def threshold(text: str) -> float:
+    """A match threshold within rules.THRESHOLD_RANGE (the same range the GUI's spin boxes allow)."""
+    try:
+        return rules.THRESHOLD_RANGE.check(float(text), "the threshold (a distance, 1 - cosine)")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def sample_ft(text: str) -> int:
+    try:
+        return int(rules.SAMPLE_FT_RANGE.check(int(text), "sampleFt"))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def model_name(text: str) -> str:
+    try:
+        return rules.check_model_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", choices=rules.DEVICES, default="auto")
+
+
+def add_category(p: argparse.ArgumentParser, **kw) -> None:
+    p.add_argument("--category", choices=rules.CATEGORIES, **({"default": "person"} | kw))

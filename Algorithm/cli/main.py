@@ -1,0 +1,294 @@
+"""Command line on the same API as the GUI: python -m Algorithm register|gallery|search|models|info ..."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from Algorithm.cli import args as A
+from Algorithm.rules import CATEGORIES, CHANNEL_ORDERS, IMAGENET_MEAN, IMAGENET_STD, TRACKERS
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m Algorithm", description="Person and vehicle re-identification")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("register", help="register a person or vehicle from a photo")
+    _common(r)
+    r.add_argument("photo", type=Path)
+    r.add_argument("--label", required=True)
+    r.add_argument("--category", choices=CATEGORIES, default="person")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one to register, when the photo shows several")
+    g.add_argument("--whole", action="store_true", help="the photo is already a tight crop: use it whole")
+
+    gl = sub.add_parser("gallery", help="list, rename or delete gallery contents; backup and restore")
+    _common(gl)
+    gsub = gl.add_subparsers(dest="action", required=True)
+    ls = gsub.add_parser("list")
+    ls.add_argument("--filter", default="")
+    ls.add_argument("--json", action="store_true")
+    rn = gsub.add_parser("rename")
+    rn.add_argument("label", help="current label")
+    rn.add_argument("new_label")
+    de = gsub.add_parser("delete", help="delete an identity (by label) or one photo (--entry ID)")
+    de.add_argument("label", nargs="?")
+    de.add_argument("--entry", type=int)
+    bk = gsub.add_parser("backup")
+    bk.add_argument("dest", type=Path)
+    rs = gsub.add_parser("restore")
+    rs.add_argument("src", type=Path)
+
+    s = sub.add_parser("search", help="find gallery identities in an image, a video or a folder")
+    _common(s)
+    s.add_argument("path", type=Path)
+    s.add_argument("--out", type=Path, help="write results as JSON")
+    s.add_argument("--csv", type=Path, help="write sightings as CSV")
+    s.add_argument("--threshold", type=A.threshold, help="match distance (1 - cosine); default: the model's")
+    s.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame (tracking wants 1)")
+    s.add_argument("--no-tracking", action="store_true")
+    s.add_argument("--tracker", choices=TRACKERS, default="bytetrack")
+    s.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    A.add_device(s)
+    s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    m = sub.add_parser("models", help="check, provision, add or switch models (models/models.json)")
+    msub = m.add_subparsers(dest="action", required=True)
+    msub.add_parser("check", help="every model file present and matching its sha256")
+    msub.add_parser("list", help="the models of the config and which one serves each category")
+    fe = msub.add_parser("fetch", help="download (or copy --from a folder) the model files")
+    fe.add_argument("--from", dest="source", type=Path, help="copy from this folder instead of downloading")
+    ad = msub.add_parser("add", help="add your own ONNX ReID model (validated on a sample crop)")
+    ad.add_argument("file", type=Path)
+    ad.add_argument("--name", required=True, type=A.model_name)
+    ad.add_argument("--title", default="")
+    ad.add_argument("--input", default="256x128", help="HxW, e.g. 256x128 (people) or 256x256 (vehicles)")
+    ad.add_argument("--channel-order", choices=CHANNEL_ORDERS, default="RGB")
+    ad.add_argument("--mean", default=",".join(map(str, IMAGENET_MEAN)))
+    ad.add_argument("--std", default=",".join(map(str, IMAGENET_STD)))
+    ad.add_argument("--normalized-in-graph", action="store_true", help="the graph does its own mean/std")
+    ad.add_argument("--threshold", type=A.threshold, required=True, help="match distance (1 - cosine)")
+    ad.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    ad.add_argument("--sample", type=Path, help="a crop to validate the model on")
+    us = msub.add_parser("use", help="make a model serve a category; re-embeds the gallery's photos")
+    _common(us)
+    us.add_argument("name")
+    us.add_argument("--category", choices=CATEGORIES, required=True)
+
+    sub.add_parser("info", help="devices and which model serves which category")
+    from Algorithm.cli import evaluate_cmds as cli_eval
+    from Algorithm.cli import export_cmds as cli_export
+
+    cli_eval.add_parsers(sub)
+    cli_export.add_parsers(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from Algorithm.errors import ReIdError
+
+    try:
+        return _run(args)
+    except ReIdError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _engine(args, **settings):
+    from Algorithm.outer_api import Engine, Settings
+
+    return Engine(args.gallery, Settings().with_(keep_frames=False, **settings))
+
+
+def _find_identity(eng, label: str):
+    from Algorithm.errors import GalleryError
+
+    for i in eng.identities():
+        if i.label.lower() == label.lower():
+            return i
+    raise GalleryError(f"No identity labelled '{label}'")
+
+
+def _run(args) -> int:
+    if args.cmd == "models":
+        return _models(args)
+
+    if args.cmd == "info":
+        from Algorithm.outer_api import Engine, device_options
+
+        for o in device_options():
+            print(f"device {o.name}: {'available' if o.available else 'unavailable: ' + o.reason}")
+        info = Engine().model_info()
+        print(f"detector: {info.detector_title} ({info.detector}) on {info.detector_provider}")
+        for m in info.reid.values():
+            stand_in = "  [stand-in: not trained for this category]" if m.stand_in else ""
+            print(f"{m.category}: {m.title} ({m.model}), {m.dim}-d on {m.provider}, threshold {m.threshold:g} "
+                  f"(model default {m.default_threshold:g}); trained on: {m.trained_on or 'not stated'}{stand_in}")
+        return 0
+
+    if args.cmd == "register":
+        eng = _engine(args)
+        r = eng.register(args.photo, args.label, args.category, box=args.box, whole=args.whole)
+        how = "whole photo" if r.whole_image else "box " + ",".join(str(int(round(v))) for v in r.box)
+        state = "new identity" if r.new_identity else "photo added to existing identity"
+        print(f"registered '{r.label}' ({r.category}, {how}): {state} #{r.identity_id}, photo #{r.entry_id}")
+        return 0
+
+    if args.cmd == "gallery":
+        eng = _engine(args)
+        if args.action == "list":
+            rows = eng.identities(args.filter)
+            if args.json:
+                print(json.dumps([{"id": i.id, "label": i.label, "category": i.category, "photos": i.n_entries,
+                                   "created": i.created} for i in rows], ensure_ascii=False, indent=1))
+            else:
+                for i in rows:
+                    photos = ", ".join(f"#{e.id}" for e in eng.entries(i.id))
+                    print(f"{i.id:>4}  {i.label:<24} {i.category:<8} {i.n_entries} photo(s) [{photos}]  {i.created}")
+                print(f"{len(rows)} identities")
+        elif args.action == "rename":
+            ident = _find_identity(eng, args.label)
+            eng.rename(ident.id, args.new_label)
+            print(f"renamed '{ident.label}' to '{args.new_label}'")
+        elif args.action == "delete":
+            if args.entry is not None:
+                gone = eng.delete_entry(args.entry)
+                print(f"deleted photo #{args.entry}" + (" and its identity (it was the last photo)" if gone else ""))
+            elif args.label:
+                ident = _find_identity(eng, args.label)
+                eng.delete_identity(ident.id)
+                print(f"deleted '{ident.label}' and its {ident.n_entries} photo(s)")
+            else:
+                print("error: give a label or --entry ID", file=sys.stderr)
+                return 2
+        elif args.action == "backup":
+            print(f"gallery saved to {eng.backup(args.dest)}")
+        elif args.action == "restore":
+            eng.restore(args.src)
+            print(f"gallery restored from {args.src}")
+        return 0
+
+    if args.cmd == "search":
+        return _search(args)
+    from Algorithm.cli import evaluate_cmds as cli_eval
+    from Algorithm.cli import export_cmds as cli_export
+
+    for ext in (cli_eval, cli_export):
+        if args.cmd in ext.COMMANDS:
+            return ext.run(args)
+    return 2
+
+
+def _floats(text: str, n: int, what: str) -> list[float]:
+    from Algorithm.errors import ReIdError
+
+    try:
+        vals = [float(v) for v in text.split(",")]
+    except ValueError:
+        vals = []
+    if len(vals) != n:
+        raise ReIdError(f"{what} needs {n} comma-separated numbers, got {text!r}")
+    return vals
+
+
+def _models(args) -> int:
+    from Algorithm.models import provision
+
+    if args.action in ("check", "fetch"):
+        return provision.main(args.action, getattr(args, "source", None))
+    if args.action == "list":
+        from Algorithm.models.registry import load_registry
+
+        reg = load_registry()
+        for spec in reg.models.values():
+            serves = [c for c, n in reg.reid.items() if n == spec.name] + (["detector"] if spec.name == reg.detector else [])
+            print(f"{spec.name:<24} {spec.kind:<8} {'active: ' + ','.join(serves) if serves else '':<24} {spec.title}")
+        return 0
+    from Algorithm.outer_api import Engine, Settings
+
+    if args.action == "add":
+        from Algorithm.errors import ReIdError
+
+        try:
+            h, w = (int(v) for v in args.input.lower().split("x"))
+        except ValueError:
+            raise ReIdError(f"--input is HxW, e.g. 256x128, not {args.input!r}") from None
+        spec = {
+            "title": args.title or args.name, "file": str(args.file.resolve()), "input_size": [h, w],
+            "channel_order": args.channel_order, "mean": _floats(args.mean, 3, "--mean"),
+            "std": _floats(args.std, 3, "--std"), "normalized_in_graph": args.normalized_in_graph,
+            "threshold": args.threshold, "categories": [c.strip() for c in args.categories.split(",") if c.strip()],
+        }
+        eng = Engine(settings=Settings(keep_frames=False))
+        info = eng.add_model(args.name, spec, args.sample)
+        print(f"added '{args.name}': {info.dim}-d features on {info.provider}. "
+              f"Make it serve a category with: python -m Algorithm models use {args.name} --category ...")
+        return 0
+    eng = _engine(args)
+    n = eng.set_active_model(args.category, args.name, progress=lambda k, t: print(f"\rre-embedding {k}/{t}", end=""))
+    print(f"\n'{args.name}' now serves {args.category}; {n} photo(s) re-embedded")
+    return 0
+
+
+def _print_file(res) -> None:
+    from tqdm import tqdm
+
+    if res.error:
+        tqdm.write(f"skipped {res.path}: {res.error}")
+        return
+    if res.kind == "image":
+        found = [b.match.label for f in res.frames for b in f.matches]
+        tqdm.write(f"{res.path}: " + (", ".join(found) if found else "no match"))
+        return
+    tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
+               f"for {res.stats.detections} boxes")
+    for s in res.sightings:
+        segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={g.best_distance:.3f})" for g in s.segments)
+        tqdm.write(f"    {s.label}: {segs}")
+
+
+def _search(args) -> int:
+    from tqdm import tqdm
+
+    from Algorithm.outer_api import export_csv, export_json
+
+    cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
+    eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
+                  tracker=args.tracker, categories=cats, device=args.device)
+    from Algorithm.outer_api import FileDone, FileStarted, Finished, FrameDone
+
+    bar, report = None, None
+    for ev in eng.search(args.path, max_frames=args.max_frames):
+        if isinstance(ev, FileStarted):
+            if bar is not None:
+                bar.close()
+            bar = None if args.quiet else tqdm(desc=f"[{ev.index + 1}/{ev.total}] {ev.path.name}", unit="frame", leave=False)
+        elif isinstance(ev, FrameDone) and bar is not None:
+            fr = ev.result
+            if fr.total_frames and bar.total != fr.total_frames:
+                bar.total = fr.total_frames
+            bar.n = fr.frame_index + 1
+            bar.refresh()
+        elif isinstance(ev, FileDone):
+            _print_file(ev.result)
+        elif isinstance(ev, Finished):
+            report = ev.report
+    if bar is not None:
+        bar.close()
+    if args.out:
+        print(f"results written to {export_json(report, args.out)}")
+    if args.csv:
+        print(f"sightings written to {export_csv(report, args.csv)}")
+    n_err = len(report.errors)
+    print(f"{len(report.files)} file(s) searched, {n_err} skipped with errors")
+    return 1 if report.files and n_err == len(report.files) else 0

@@ -1,0 +1,87 @@
+"""Model files from the manifest: copy from a local folder or download from the pinned source, sha256-checked.
+
+Idempotent: a file already in place with the right hash is left alone, so a second install does nothing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.request
+from pathlib import Path
+
+from Algorithm.errors import ModelError
+from Algorithm.models.checksum import sha256_of, verify
+from Algorithm.models.registry import MODELS_DIR, ModelSpec, load_registry
+
+__all__ = ["provision", "main", "sha256_of", "verify"]
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _download(url: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    req = urllib.request.Request(url, headers={"User-Agent": "reid-app-installer"})
+    with urllib.request.urlopen(req, timeout=60) as r, open(tmp, "wb") as fh:
+        shutil.copyfileobj(r, fh)
+    os.replace(tmp, dest)
+
+
+def provision(spec: ModelSpec, source_dir: Path | None = None, dest_dir: Path = MODELS_DIR) -> str:
+    """Puts one model in place. Returns 'present', 'copied' or 'downloaded'; raises ModelError otherwise."""
+    dest = dest_dir / spec.file
+    if dest.is_file():
+        try:
+            verify(spec, dest)
+            return "present"
+        except ModelError:
+            dest.unlink()  # a corrupt file is replaced from a trusted source below
+    if source_dir is not None:
+        src = Path(source_dir) / spec.file
+        if src.is_file():
+            verify(spec, src)
+            _copy_atomic(src, dest)
+            verify(spec, dest)
+            return "copied"
+    if not spec.url:
+        raise ModelError(f"Model '{spec.name}' ({spec.file}) has no download address; copy it into {dest.parent}")
+    try:
+        _download(spec.url, dest)
+    except OSError as e:
+        raise ModelError(f"Could not download {spec.file} from {spec.url}: {e}. "
+                         f"Copy the file into {dest.parent} or set REID_MODELS_DIR to a folder that has it.") from e
+    try:
+        verify(spec, dest)
+    except ModelError:
+        dest.unlink(missing_ok=True)
+        raise
+    return "downloaded"
+
+
+def main(action: str, source: Path | None = None) -> int:
+    reg = load_registry()
+    if source is None and os.environ.get("REID_MODELS_DIR"):
+        source = Path(os.environ["REID_MODELS_DIR"])
+    failed = 0
+    for spec in reg.models.values():
+        if action == "list":
+            print(f"{spec.name:<22} {spec.kind:<8} {spec.file}  {spec.title}")
+            continue
+        try:
+            if action == "fetch":
+                state = provision(spec, source)
+            else:
+                path = reg.path_of(spec.name)
+                verify(spec, path)
+                state = f"ok ({path})"
+            print(f"  {spec.name}: {state}")
+        except ModelError as e:
+            failed += 1
+            print(f"  {spec.name}: FAILED: {e}", file=sys.stderr)
+    return 1 if failed else 0

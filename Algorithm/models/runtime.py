@@ -1,0 +1,93 @@
+"""Which device can run what: ONNX Runtime providers and CUDA, with the reason when one is unavailable."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from Algorithm.errors import ModelError
+
+
+@dataclass(frozen=True)
+class DeviceOption:
+    name: str  # "cpu" | "cuda"
+    available: bool
+    reason: str = ""
+
+
+@lru_cache(maxsize=1)
+def device_options() -> tuple[DeviceOption, ...]:
+    import onnxruntime as ort
+
+    cuda_ok, reason = False, ""
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        reason = "this ONNX Runtime build has no CUDA provider (install onnxruntime-gpu)"
+    else:
+        try:
+            import torch
+
+            cuda_ok = bool(torch.cuda.is_available())
+            reason = "" if cuda_ok else "no NVIDIA GPU or CUDA driver found"
+        except Exception as e:  # torch missing or broken: say so rather than fail
+            reason = f"CUDA check failed: {e}"
+    return (DeviceOption("cpu", True), DeviceOption("cuda", cuda_ok, reason))
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when usable, else 'cpu'; an unusable explicit 'cuda' falls back to 'cpu'."""
+    cuda = next(o for o in device_options() if o.name == "cuda")
+    if device in ("auto", "cuda") and cuda.available:
+        return "cuda"
+    return "cpu"
+
+
+@lru_cache(maxsize=1)
+def physical_cores() -> int:
+    try:
+        import psutil  # comes with ultralytics
+
+        n = psutil.cpu_count(logical=False)
+    except Exception:
+        n = None
+    return max(1, int(n or os.cpu_count() or 1))
+
+
+def ort_thread_settings() -> tuple[int, bool]:
+    """(intra-op threads, spin-wait) for every ONNX Runtime session of the app; 0 threads = ORT's own choice.
+
+    ORT's own choice is one thread per physical core, pinned to the cores: the detector and the ReID model
+    run one after the other on the same thread, so each can use every core in turn, and pinning is worth
+    ~10% against the same count unpinned. Idle workers sleep instead of spin-waiting: spinning is ~10%
+    faster on an idle machine but 20-100% slower as soon as anything else wants the cores (the GUI, video
+    decoding, another program), because a spinning pool holds cores the next session or a preempted
+    worker needs. bench/bench_threads.py measures both cases (--load). $REID_ORT_THREADS (a count) and
+    $REID_ORT_SPIN=1 override.
+    """
+    try:
+        threads = max(0, int(os.environ.get("REID_ORT_THREADS", "0")))
+    except ValueError:
+        threads = 0
+    spin = os.environ.get("REID_ORT_SPIN", "0").strip().lower() not in ("", "0", "false", "no")
+    return threads, spin
+
+
+def ort_session(path: Path, device: str, name: str):
+    """An InferenceSession on the chosen device and the provider that actually runs it."""
+    import onnxruntime as ort
+
+    providers = ["CPUExecutionProvider"]
+    if device == "cuda":
+        providers.insert(0, "CUDAExecutionProvider")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    threads, spin = ort_thread_settings()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spin else "0")
+    try:
+        sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as e:
+        raise ModelError(f"Cannot load model '{name}' from {path}: not a valid ONNX model ({e})") from e
+    return sess, sess.get_providers()[0]

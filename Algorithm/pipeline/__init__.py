@@ -1,0 +1,1 @@
+"""The video/image pipeline: detect -> track -> embed (once per track) -> match -> resolve -> sightings."""

@@ -1,0 +1,194 @@
+"""One video (or photo) being searched: all per-file state in one object.
+
+    session = VideoSession(stages, source)
+    for idx, frame in frames:
+        fr = session.step(frame, idx)      # FrameResult: boxes with their live identity
+    result = session.finish()              # FileResult: resolved frames, sightings, stats
+
+Tracked and untracked runs take one code path: without tracking (and for photos) every box is its own
+one-frame track, so it goes through the same cache, search, one-identity-per-box rule and resolution.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from Algorithm.pipeline.detect import Detector
+from Algorithm.pipeline.embed import ReIdExtract
+from Algorithm.pipeline.match import assign_unique
+from Algorithm.pipeline.resolve import TrackResolver
+from Algorithm.pipeline.sightings import SightingsBuilder, merge_gap
+from Algorithm.pipeline.track import Tracker
+from Algorithm.pipeline.track_cache import CachePolicy, TrackCache
+from Algorithm.settings import Settings
+from Algorithm.storage.vector_index import SearchIndex
+from Algorithm.types import BoxResult, Detections, FileResult, FrameResult, Match, Sighting
+
+
+@dataclass
+class CategoryModel:
+    """The ReID model serving one category, its gallery index key and its distance threshold."""
+
+    extractor: ReIdExtract
+    model_name: str
+    threshold: float
+
+
+@dataclass
+class Stages:
+    """What a session runs: the detector, the ReID model per category, the gallery index, the settings."""
+
+    detector: Detector
+    models: dict[str, CategoryModel]
+    index: SearchIndex
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    kind: str  # "image" | "video"
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+
+
+class _OneFrameTracks:
+    """Untracked runs and photos: a new id for every box of every frame."""
+
+    def __init__(self):
+        self._next = 0
+
+    def update(self, dets: Detections, frame=None) -> Detections:
+        out = dets.select(np.arange(len(dets)))
+        out.track_id = np.arange(self._next, self._next + len(dets))
+        self._next += len(dets)
+        return out
+
+
+# One-frame tracks are embedded at once (nothing to wait for) and forgotten as soon as their frame is done.
+_ONE_FRAME_POLICY = dict(wait_frames=0, max_retries=0, forget_frames=0)
+
+
+class VideoSession:
+    """Owns the tracker, the track cache, the resolver, the live sightings and the statistics of one file."""
+
+    def __init__(self, stages: Stages, source: Source):
+        s = stages.settings
+        self.stages, self.source = stages, source
+        tracked = s.tracking and source.kind == "video"
+        self.tracker = Tracker(s.tracker, track_buffer=max(30, int(source.fps))) if tracked else _OneFrameTracks()
+        policy = CachePolicy(refresh_frames=s.refresh_frames) if tracked else CachePolicy(**_ONE_FRAME_POLICY)
+        self.cache = TrackCache(policy)
+        self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
+        fps = source.fps or 1.0
+        self.gap_s = merge_gap(s.max_gap_s, s.sample_ft, fps) if source.kind == "video" else s.max_gap_s
+        self._live = SightingsBuilder(self.gap_s)
+        self._live_changed = False
+        self._searched: dict[int, tuple[int, int]] = {}  # track -> (feature version, gallery revision) last searched
+        self._labels: tuple[int, dict[int, str]] = (-1, {})
+        self._crops_before = {c: m.extractor.calls for c, m in stages.models.items()}
+        self.result = FileResult(source.path, source.kind, source.width, source.height, source.fps, source.frame_count)
+        self._t0 = time.perf_counter()
+        self._t_last = self._t0
+        self._fps_ema = 0.0
+        self._last_index = -1
+
+    # -- per frame ------------------------------------------------------------------------------
+    def step(self, frame: np.ndarray, frame_index: int) -> FrameResult:
+        """Detect, track, embed what needs it, search, and give each box its track's identity so far."""
+        s, src = self.stages.settings, self.source
+        t_s = frame_index / src.fps if src.fps else 0.0
+        dets = self.stages.detector(frame, s.categories, s.det_conf)
+        self.result.stats.detections += len(dets)
+        dets = self.tracker.update(dets, frame)
+        boxes = self._boxes(dets, self._match(frame_index, frame, dets))
+        self.resolver.add(frame_index, t_s, boxes)
+        for b in boxes:
+            if b.match:
+                self._live.add(b.match.identity_id, b.match.label, frame_index, t_s, b.box, b.match.distance)
+                self._live_changed = True
+        now = time.perf_counter()
+        inst = 1.0 / max(now - self._t_last, 1e-6)
+        self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
+        self._t_last = now
+        self.result.stats.frames_processed += 1
+        self._last_index = frame_index
+        return FrameResult(src.path, frame_index, t_s, boxes, frame if s.keep_frames else None, src.frame_count, self._fps_ema)
+
+    def live_sightings(self) -> list[Sighting] | None:
+        """The sightings so far when they changed since the last call, else None."""
+        if not self._live_changed:
+            return None
+        self._live_changed = False
+        return self._live.result()
+
+    # -- end of file ----------------------------------------------------------------------------
+    def finish(self, stopped: bool = False) -> FileResult:
+        """Every track under its one identity (closest view over its life), the sightings, the statistics."""
+        res, models = self.result, self.stages.models
+        res.stopped = stopped
+        res.frames, res.sightings = self.resolver.resolve(
+            self.source.path, self.stages.index.gallery.labels(), self.source.frame_count, self.gap_s)
+        res.stats.frames_read = self._last_index + 1 if res.stats.frames_processed else 0
+        res.stats.reid_crops = sum(m.extractor.calls - self._crops_before[c] for c, m in models.items())
+        res.stats.tracks = self.cache.total_tracks if self.source.kind == "video" and self.stages.settings.tracking else 0
+        res.stats.seconds = time.perf_counter() - self._t0
+        return res
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def _current_labels(self, rev: int) -> dict[int, str]:
+        """identity -> label, re-read only when the gallery's revision moved."""
+        if self._labels[0] != rev:
+            self._labels = (rev, self.stages.index.gallery.labels())
+        return self._labels[1]
+
+    def _match(self, idx: int, frame: np.ndarray, dets: Detections) -> list[Match | None]:
+        """Live matches of this frame's boxes: each track's closest identity so far, one box per identity."""
+        stages, cache, resolver = self.stages, self.cache, self.resolver
+        h, w = frame.shape[:2]
+        todo = cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h, settled=resolver.settled)
+        for cat in stages.settings.categories:
+            rows = [i for i in todo if dets.category[i] == cat]
+            if rows:
+                feats = stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[rows])
+                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], feats, w, h)
+        rev = stages.index.gallery.revision()
+        if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
+            resolver.retain(set(self._current_labels(rev)))
+        labels = self._current_labels(rev)
+        matches: list[Match | None] = [None] * len(dets)
+        for cat in stages.settings.categories:
+            cm = stages.models[cat]
+            rows, hits = [], []
+            for i, c in enumerate(dets.category):
+                if c != cat:
+                    continue
+                tid = int(dets.track_id[i])
+                feat, ver = cache.feature(tid)
+                if feat is None:
+                    continue
+                if self._searched.get(tid) != (ver, rev):  # search only when the feature or the gallery moved
+                    for view_hits in stages.index.get(cm.model_name, cat).search(cache.query_vectors(tid)):
+                        resolver.observe(tid, cat, idx, view_hits)
+                    self._searched[tid] = (ver, rev)
+                rows.append(i)
+                hits.append(resolver.best_hits(tid))
+            for r, hit in zip(rows, assign_unique(hits, cm.threshold)):
+                if hit is not None:
+                    label = labels.get(hit.identity_id, f"#{hit.identity_id}")
+                    matches[r] = Match(hit.identity_id, label, hit.distance, hit.entry_id)
+        cache.forget_stale(idx)
+        for tid in [t for t in self._searched if t not in cache.tracks]:
+            del self._searched[tid]
+        return matches
+
+    @staticmethod
+    def _boxes(dets: Detections, matches: list[Match | None]) -> list[BoxResult]:
+        return [
+            BoxResult(tuple(map(float, dets.xyxy[i])), float(dets.conf[i]), dets.category[i], int(dets.track_id[i]), matches[i])
+            for i in range(len(dets))
+        ]

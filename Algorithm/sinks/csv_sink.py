@@ -1,0 +1,35 @@
+"""The sightings CSV sink: one row per video segment or per matched box in a photo, readable by Excel."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from Algorithm.types import SearchReport
+
+COLUMNS = ["file", "type", "label", "identity_id", "start_time", "end_time", "start_frame", "end_frame",
+           "best_frame", "distance", "x1", "y1", "x2", "y2", "error"]
+
+
+def write_csv(report: SearchReport, dest: str | Path) -> Path:
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8 labels right
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for f in report.files:
+            if f.error:
+                w.writerow([f.path, f.kind] + [""] * (len(COLUMNS) - 3) + [f.error])
+            elif f.kind == "image":
+                for fr in f.frames:
+                    for b in fr.matches:
+                        w.writerow([f.path, "image", b.match.label, b.match.identity_id, "", "", 0, 0, 0,
+                                    round(b.match.distance, 4), *[round(v, 1) for v in b.box], ""])
+            else:
+                for s in f.sightings:
+                    for g in s.segments:
+                        w.writerow([f.path, "video", s.label, s.identity_id, round(g.start_time, 3), round(g.end_time, 3),
+                                    g.start_frame, g.end_frame, g.best_frame, round(g.best_distance, 4),
+                                    *[round(v, 1) for v in g.best_box], ""])
+    tmp.replace(dest)
+    return dest

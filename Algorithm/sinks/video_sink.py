@@ -1,0 +1,65 @@
+"""The annotated-video sink: a copy of a processed video with the matched boxes drawn on it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from Algorithm.errors import InputError
+from Algorithm.media import VideoReader
+from Algorithm.sinks.draw import draw_boxes
+from Algorithm.types import BoxResult, FileResult
+
+
+def _fourcc(dest: Path) -> int:
+    return cv2.VideoWriter_fourcc(*("mp4v" if dest.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"))
+
+
+def write_annotated_video(
+    result: FileResult,
+    dest: str | Path,
+    sample_ft: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> Path:
+    """Re-reads the video of `result` and writes `dest` with the matched boxes drawn on it.
+
+    Only the part that was processed is written (up to the last frame read). With sampleFt > 1 the boxes of a
+    processed frame stay on screen for the skipped frames that follow it, so they do not flicker.
+    """
+    if result.kind != "video":
+        raise InputError(f"Only videos can be exported as annotated videos, not {Path(result.path).name}")
+    if result.error:
+        raise InputError(f"{Path(result.path).name} was not processed: {result.error}")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    by_frame = {f.frame_index: f.matches for f in result.frames}
+    sample_ft = max(1, int(sample_ft))
+    with VideoReader(result.path) as video:
+        info = video.info
+        last = result.stats.frames_read or info.frame_count or 0
+        tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
+        writer = cv2.VideoWriter(str(tmp), _fourcc(dest), info.fps, (info.width, info.height))
+        if not writer.isOpened():
+            raise InputError(f"Cannot write a video to {dest} (no encoder for {dest.suffix}; try .mp4 or .avi)")
+        held: tuple[int, list[BoxResult]] = (-(10**9), [])
+        try:
+            for idx, frame in video.frames(stop=last or None):
+                if cancel and cancel():
+                    break
+                if idx in by_frame:
+                    held = (idx, by_frame[idx])
+                elif idx % sample_ft == 0:  # a processed frame without a match: nothing to hold
+                    held = (idx, [])
+                boxes = held[1] if idx - held[0] < sample_ft else []
+                writer.write(draw_boxes(frame, boxes, unmatched=False, copy=False) if boxes else frame)
+                if on_progress:
+                    on_progress(idx + 1, last)
+        finally:
+            writer.release()
+    if cancel and cancel():
+        tmp.unlink(missing_ok=True)
+        raise InputError("Export cancelled")
+    tmp.replace(dest)
+    return dest

@@ -1,0 +1,447 @@
+"""The gallery: identities, their photos and features, in one SQLite file (WAL, one transaction per change).
+
+Features are stored per ReID model, so switching models re-embeds stored crops instead of mixing spaces.
+A `revision` counter in `meta` moves with every change; search indexes compare it to know they are stale,
+also when another process (CLI beside the GUI) changed the file.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from Algorithm.errors import GalleryError, ModelError
+from Algorithm.types import EntryInfo, IdentityInfo
+
+SCHEMA_VERSION = 1
+MAX_LABEL = 100
+
+_SCHEMA_V1 = """
+CREATE TABLE identities(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label TEXT NOT NULL,
+    category TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE UNIQUE INDEX identities_label ON identities(label COLLATE NOCASE);
+CREATE TABLE entries(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    crop BLOB NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    box TEXT,
+    created TEXT NOT NULL
+);
+CREATE INDEX entries_identity ON entries(identity_id);
+CREATE TABLE features(
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY(entry_id, model)
+);
+"""
+
+# Each step takes the schema from version i to i + 1, applied inside one transaction.
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _write_error(path: Path, e: sqlite3.Error) -> GalleryError:
+    """A failed write, explained: nothing was changed (the transaction rolled back)."""
+    text = str(e)
+    if "locked" in text or "busy" in text:
+        why = "another program kept it locked too long; try again"
+    elif "full" in text:
+        why = "the disk is full; free some space and try again"
+    elif "readonly" in text or "read-only" in text:
+        why = "the file or its folder is read-only"
+    else:
+        why = text
+    return GalleryError(f"The gallery {path} was not changed: {why}")
+
+
+def _clean_feature(feature: np.ndarray) -> np.ndarray:
+    f = np.ascontiguousarray(feature, np.float32).reshape(-1)
+    if f.size == 0 or not np.isfinite(f).all():
+        raise ModelError("The ReID model gave an invalid feature (empty, NaN or infinite); the photo was not stored")
+    return f
+
+
+def _require_gallery_file(path: Path, shown: Path) -> None:
+    """Refuses anything but an SQLite file this app wrote (restoring an empty file would wipe the gallery)."""
+    with open(path, "rb") as fh:
+        if fh.read(16) != b"SQLite format 3\x00":
+            raise GalleryError(f"{shown} is not a gallery backup (not an SQLite database file)")
+    db = sqlite3.connect(str(path))
+    try:
+        has_meta = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()[0]
+    except sqlite3.Error as e:
+        raise GalleryError(f"{shown} is not a readable gallery backup: {e}") from e
+    finally:
+        db.close()
+    if not has_meta:
+        raise GalleryError(f"{shown} is not a gallery backup (an SQLite file without the gallery's tables)")
+
+
+def clean_label(label: str) -> str:
+    label = " ".join(str(label).split())
+    if not label:
+        raise GalleryError("A label cannot be empty")
+    if len(label) > MAX_LABEL:
+        raise GalleryError(f"A label can have at most {MAX_LABEL} characters")
+    return label
+
+
+class Gallery:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        if self.path.is_dir():
+            raise GalleryError(f"The gallery must be a file, {self.path} is a folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GalleryError(f"Cannot create the gallery's folder {self.path.parent}: {e.strerror or e}") from e
+        self.db = None
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+            self._stored_version()  # read-only look first: a foreign or newer file is left byte for byte as it was
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException as e:
+            if self.db is not None:
+                self.db.close()
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise GalleryError(f"The gallery {self.path} is locked by another program; close it and try again") from e
+            if isinstance(e, sqlite3.Error):
+                raise GalleryError(f"The gallery file {self.path} is not a readable gallery: {e}") from e
+            raise
+
+    # -- plumbing -------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self):
+        """One write transaction; BEGIN IMMEDIATE takes the write lock up front so two processes queue, not fail."""
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise _write_error(self.path, e) from e
+            try:
+                yield self.db
+                self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+                self.db.execute("COMMIT")
+            except BaseException as e:
+                if self.db.in_transaction:  # SQLite may have rolled back by itself (disk full, I/O error)
+                    self.db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise _write_error(self.path, e) from e
+                raise
+
+    def _stored_version(self) -> int:
+        """The file's schema version (0: not laid out yet); GalleryError for files this app must not touch."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise GalleryError(
+                f"{self.path} is a database of another program, not a gallery (it has tables {sorted(tables)[:5]}); "
+                "choose another file"
+            )
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
+        raw = row[0] if row else "0"
+        try:
+            version = int(raw)
+        except (TypeError, ValueError):
+            version = -1
+        if version < 0:
+            raise GalleryError(f"The gallery {self.path} has an unknown schema version {raw!r}")
+        if version > SCHEMA_VERSION:
+            raise GalleryError(
+                f"The gallery {self.path} was written by a newer version of the app (schema {version}); update the app"
+            )
+        return version
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._stored_version()  # refuses foreign and newer files before anything is written
+                self.db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '0'), ('revision', '0')")
+                version = self._stored_version()
+                for step in MIGRATIONS[version:]:
+                    for stmt in filter(str.strip, step.split(";")):
+                        self.db.execute(stmt)
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def revision(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    # -- writes ---------------------------------------------------------------------------------
+    def add_entry(
+        self,
+        label: str,
+        category: str,
+        crop_jpeg: bytes,
+        model: str,
+        feature: np.ndarray,
+        source: str = "",
+        box=None,
+    ) -> tuple[int, int, bool]:
+        """Adds a photo to the identity with this label (created if new). Returns (identity, entry, created)."""
+        label = clean_label(label)
+        feature = _clean_feature(feature)
+        with self._tx() as db:
+            row = db.execute("SELECT id, category FROM identities WHERE label = ? COLLATE NOCASE", (label,)).fetchone()
+            if row and row[1] != category:
+                raise GalleryError(f"'{label}' is already registered as a {row[1]}, not a {category}; choose another label")
+            created = row is None
+            if created:
+                ident = db.execute(
+                    "INSERT INTO identities(label, category, created) VALUES (?, ?, ?)", (label, category, _now())
+                ).lastrowid
+            else:
+                ident = row[0]
+            entry = db.execute(
+                "INSERT INTO entries(identity_id, crop, source, box, created) VALUES (?, ?, ?, ?, ?)",
+                (ident, sqlite3.Binary(crop_jpeg), str(source), json.dumps(box and [float(v) for v in box]), _now()),
+            ).lastrowid
+            db.execute(
+                "INSERT INTO features(entry_id, model, dim, vector) VALUES (?, ?, ?, ?)",
+                (entry, model, int(feature.size), sqlite3.Binary(feature.tobytes())),
+            )
+        return ident, entry, created
+
+    def set_features(self, model: str, items: list[tuple[int, np.ndarray]]) -> None:
+        """Stores (entry_id, feature) pairs for a model in one transaction (re-embedding)."""
+        rows = [(int(e), model, int(f.size), sqlite3.Binary(f.tobytes())) for e, f in ((e, _clean_feature(f)) for e, f in items)]
+        with self._tx() as db:
+            db.executemany("INSERT OR REPLACE INTO features(entry_id, model, dim, vector) VALUES (?, ?, ?, ?)", rows)
+
+    def rename(self, identity_id: int, label: str) -> None:
+        label = clean_label(label)
+        with self._tx() as db:
+            other = db.execute(
+                "SELECT id FROM identities WHERE label = ? COLLATE NOCASE AND id != ?", (label, identity_id)
+            ).fetchone()
+            if other:
+                raise GalleryError(f"The label '{label}' is already used by another identity")
+            if db.execute("UPDATE identities SET label = ? WHERE id = ?", (label, identity_id)).rowcount == 0:
+                raise GalleryError(f"No identity with id {identity_id}")
+
+    def delete_entry(self, entry_id: int) -> bool:
+        """Deletes one photo; the identity goes too when it was its last. Returns True if the identity went."""
+        with self._tx() as db:
+            row = db.execute("SELECT identity_id FROM entries WHERE id = ?", (entry_id,)).fetchone()
+            if not row:
+                raise GalleryError(f"No photo with id {entry_id}")
+            db.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+            left = db.execute("SELECT COUNT(*) FROM entries WHERE identity_id = ?", (row[0],)).fetchone()[0]
+            if left == 0:
+                db.execute("DELETE FROM identities WHERE id = ?", (row[0],))
+            return left == 0
+
+    def delete_identity(self, identity_id: int) -> None:
+        with self._tx() as db:
+            if db.execute("DELETE FROM identities WHERE id = ?", (identity_id,)).rowcount == 0:
+                raise GalleryError(f"No identity with id {identity_id}")
+
+    # -- reads ----------------------------------------------------------------------------------
+    def identities(self, text: str = "", category: str | None = None) -> list[IdentityInfo]:
+        sql = """SELECT i.id, i.label, i.category, i.created, COUNT(e.id),
+                        (SELECT crop FROM entries WHERE identity_id = i.id ORDER BY id LIMIT 1)
+                 FROM identities i LEFT JOIN entries e ON e.identity_id = i.id
+                 WHERE i.label LIKE ? ESCAPE '\\' AND (? IS NULL OR i.category = ?)
+                 GROUP BY i.id ORDER BY i.label COLLATE NOCASE"""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._lock:
+            rows = self.db.execute(sql, (pattern, category, category)).fetchall()
+        return [IdentityInfo(r[0], r[1], r[2], r[3], r[4], bytes(r[5]) if r[5] else None) for r in rows]
+
+    def entries(self, identity_id: int | None = None) -> list[EntryInfo]:
+        sql = "SELECT e.id, e.identity_id, COALESCE(GROUP_CONCAT(f.model), ''), e.source, e.box, e.created, e.crop " \
+              "FROM entries e LEFT JOIN features f ON f.entry_id = e.id " \
+              "WHERE (? IS NULL OR e.identity_id = ?) GROUP BY e.id ORDER BY e.id"
+        with self._lock:
+            rows = self.db.execute(sql, (identity_id, identity_id)).fetchall()
+        out = []
+        for r in rows:
+            box = json.loads(r[4]) if r[4] else None
+            out.append(EntryInfo(r[0], r[1], r[2], r[3], tuple(box) if box else None, r[5], bytes(r[6])))
+        return out
+
+    def labels(self) -> dict[int, str]:
+        with self._lock:
+            return dict(self.db.execute("SELECT id, label FROM identities").fetchall())
+
+    def features(self, model: str, category: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(entry_ids, identity_ids, vectors) of one model and category; refuses mixed dimensions."""
+        sql = """SELECT e.id, e.identity_id, f.dim, f.vector FROM features f
+                 JOIN entries e ON e.id = f.entry_id JOIN identities i ON i.id = e.identity_id
+                 WHERE f.model = ? AND i.category = ? ORDER BY e.id"""
+        with self._lock:
+            rows = self.db.execute(sql, (model, category)).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        dims = {r[2] for r in rows}
+        if len(dims) > 1:
+            raise ModelError(
+                f"The gallery holds features of different sizes {sorted(dims)} under ReID model '{model}': they come from "
+                "different versions of that model and cannot be compared. Register those photos again."
+            )
+        dim = dims.pop()
+        bad = [r[0] for r in rows if len(r[3]) != 4 * dim]
+        if bad or dim <= 0:
+            raise GalleryError(f"The gallery's stored features of photo(s) {bad[:5]} are damaged; delete and register them again")
+        vecs = np.frombuffer(b"".join(r[3] for r in rows), np.float32).reshape(len(rows), dim)
+        return (
+            np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+            np.fromiter((r[1] for r in rows), np.int64, len(rows)),
+            vecs,
+        )
+
+    def foreign_features(self, model: str, category: str) -> dict[str, int]:
+        """Photos of `category` that `model` cannot search: {model they were embedded with: count}.
+
+        They hold features only from other ReID models (another name), so comparing them with `model`'s
+        features would be meaningless; search refuses instead of silently ignoring them."""
+        sql = """SELECT COALESCE((SELECT GROUP_CONCAT(f.model) FROM features f WHERE f.entry_id = e.id), ''), COUNT(*)
+                 FROM entries e JOIN identities i ON i.id = e.identity_id
+                 WHERE i.category = ? AND NOT EXISTS (SELECT 1 FROM features g WHERE g.entry_id = e.id AND g.model = ?)
+                 GROUP BY 1"""
+        with self._lock:
+            return {(m or "(none)"): n for m, n in self.db.execute(sql, (category, model)).fetchall()}
+
+    def models_in_use(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.db.execute("SELECT model, COUNT(*) FROM features GROUP BY model").fetchall())
+
+    def check(self) -> list[str]:
+        """Integrity problems found (empty list when sound)."""
+        with self._lock:
+            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [f"foreign key: {r}" for r in self.db.execute("PRAGMA foreign_key_check")]
+            if problems:
+                return problems
+            problems += [
+                f"identity #{r[0]} has no photo"
+                for r in self.db.execute("SELECT id FROM identities WHERE id NOT IN (SELECT identity_id FROM entries)")
+            ]
+            problems += [
+                f"photo #{r[0]} has no feature"
+                for r in self.db.execute("SELECT id FROM entries WHERE id NOT IN (SELECT entry_id FROM features)")
+            ]
+            problems += [
+                f"photo #{r[0]} has a damaged feature"
+                for r in self.db.execute("SELECT entry_id FROM features WHERE dim <= 0 OR LENGTH(vector) != 4 * dim")
+            ]
+        return problems
+
+    # -- backup ---------------------------------------------------------------------------------
+    def _same_file(self, other: Path) -> bool:
+        try:
+            return other.exists() and other.resolve().samefile(self.path.resolve())
+        except OSError:
+            return False
+
+    def backup(self, dest: str | Path) -> Path:
+        """A consistent single-file copy, taken while others may be writing (SQLite online backup)."""
+        dest = Path(dest)
+        if dest.is_dir():
+            raise GalleryError(f"Give a file name for the backup, {dest} is a folder")
+        if self._same_file(dest) or dest.name in {self.path.name + "-wal", self.path.name + "-shm"}:
+            raise GalleryError(f"{dest} is the gallery itself; choose another file for the backup")
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            target = sqlite3.connect(str(tmp))
+            try:
+                with self._lock:
+                    self.db.backup(target)
+                target.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                target.close()
+            tmp.replace(dest)
+        except (OSError, sqlite3.Error) as e:
+            tmp.unlink(missing_ok=True)
+            raise GalleryError(f"The backup to {dest} failed: {e}") from e
+        return dest
+
+    def restore(self, src: str | Path) -> None:
+        """Replaces the gallery's contents with a backup file, in one transaction (all or nothing).
+
+        The backup file is never modified: it is copied to a temporary folder, and that copy is checked
+        and migrated. The revision moves past this gallery's own, so every open index rebuilds."""
+        src = Path(src)
+        if not src.is_file():
+            raise GalleryError(f"The backup file {src} does not exist")
+        if self._same_file(src):
+            raise GalleryError(f"{src} is the gallery itself, not a backup")
+        with tempfile.TemporaryDirectory(prefix="reid-restore-") as tmpdir:
+            copy = Path(tmpdir) / "backup.db"
+            try:
+                shutil.copyfile(src, copy)
+                for suffix in ("-wal", "-journal"):  # a copy taken with its journal replays it, like the original would
+                    side = src.with_name(src.name + suffix)
+                    if side.is_file():
+                        shutil.copyfile(side, copy.with_name(copy.name + suffix))
+            except OSError as e:
+                raise GalleryError(f"Cannot read the backup {src}: {e}") from e
+            _require_gallery_file(copy, src)
+            try:
+                other = Gallery(copy)  # validates and migrates (the copy) of an older backup
+            except GalleryError as e:
+                raise GalleryError(str(e).replace(str(copy), str(src))) from e
+            try:
+                problems = other.check()
+            finally:
+                other.close()
+            if problems:
+                raise GalleryError(f"The backup {src} is damaged: {problems[:3]}")
+            self._replace_contents(copy)
+
+    def _replace_contents(self, copy: Path) -> None:
+        with self._lock:
+            self.db.execute("ATTACH DATABASE ? AS src", (str(copy),))
+            try:
+                tables = [
+                    r[0]
+                    for r in self.db.execute(
+                        "SELECT name FROM main.sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'meta'"
+                    )
+                ]
+                with self._tx() as db:
+                    db.execute("PRAGMA defer_foreign_keys=ON")
+                    for t in tables:
+                        db.execute(f'DELETE FROM main."{t}"')
+                    for t in tables:
+                        cols = ", ".join(f'"{r[1]}"' for r in db.execute(f'PRAGMA main.table_info("{t}")'))
+                        db.execute(f'INSERT INTO main."{t}" ({cols}) SELECT {cols} FROM src."{t}"')
+            finally:
+                self.db.execute("DETACH DATABASE src")
