@@ -40,7 +40,8 @@ set VPY=.venv\Scripts\python.exe
 set REQ=requirements.txt
 if "%DEV%"=="1" set REQ=requirements-dev.txt
 set STAMP=.venv\.installed-%REQ:.txt=%
-for /f "usebackq delims=" %%H in (`%VPY% -c "import hashlib; print(hashlib.sha256(open('requirements.txt','rb').read()+open('%REQ%','rb').read()).hexdigest())"`) do set SUM=%%H
+rem Reinstall only when the requirement files or pyproject.toml changed since the last successful install.
+for /f "usebackq delims=" %%H in (`%VPY% -c "import hashlib; print(hashlib.sha256(open('requirements.txt','rb').read()+open('%REQ%','rb').read()+open('pyproject.toml','rb').read()).hexdigest())"`) do set SUM=%%H
 set OLD=
 if exist "%STAMP%" set /p OLD=<"%STAMP%"
 if "%OLD%"=="%SUM%" (
@@ -50,6 +51,9 @@ if "%OLD%"=="%SUM%" (
   %VPY% -m pip install --disable-pip-version-check -q --upgrade pip
   %VPY% -m pip install --disable-pip-version-check -r %REQ%
   if errorlevel 1 ( echo install.bat: package installation failed ^(see above^). 1>&2 & exit /b 1 )
+  rem The project itself, editable: Algorithm and GUI import from anywhere, and edits apply without reinstalling.
+  %VPY% -m pip install --disable-pip-version-check -q -e . --no-deps
+  if errorlevel 1 ( echo install.bat: could not install the project ^(see above^). 1>&2 & exit /b 1 )
   > "%STAMP%" echo %SUM%
 )
 

@@ -2,7 +2,7 @@
 # Installs the app into .venv beside this file and provisions the models; idempotent.
 #   ./install.sh          install (a second run changes nothing)
 #   ./install.sh --run    install, then start the app
-#   ./install.sh --dev    also install the test tools (pytest, pytest-qt, hypothesis)
+#   ./install.sh --dev    also install the test tools (pytest, pytest-qt, hypothesis, ruff)
 # Models are downloaded from the sources pinned in models/models.json, or copied from the folder in
 # $REID_MODELS_DIR (or --models-from DIR); every file is checked against its sha256.
 set -euo pipefail
@@ -36,15 +36,17 @@ fi
 VPY=.venv/bin/python
 
 REQ=requirements.txt; [ "$DEV" = 1 ] && REQ=requirements-dev.txt
-# Reinstall only when the requirement files changed since the last successful install.
+# Reinstall only when the requirement files or pyproject.toml changed since the last successful install.
 STAMP=".venv/.installed-$(basename "$REQ" .txt)"
-SUM=$(cat requirements.txt "$REQ" | "$VPY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+SUM=$(cat requirements.txt "$REQ" pyproject.toml | "$VPY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$SUM" ]; then
   echo "Packages are up to date."
 else
   echo "Installing packages from $REQ (the first time takes a few minutes: PyTorch is large) ..."
   "$VPY" -m pip install --disable-pip-version-check -q --upgrade pip || fail "could not upgrade pip"
   "$VPY" -m pip install --disable-pip-version-check -r "$REQ" || fail "package installation failed (see above)."
+  # The project itself, editable: Algorithm and GUI import from anywhere, and edits apply without reinstalling.
+  "$VPY" -m pip install --disable-pip-version-check -q -e . --no-deps || fail "could not install the project (see above)."
   echo "$SUM" > "$STAMP"
 fi
 

@@ -1,7 +1,6 @@
 """Add your own ONNX ReID model: its file and preprocessing (data, not code), validated before it is added."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -18,15 +17,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine
-from GUI.widgets import hint_label, pack, show_error
-from GUI.workers import CallWorker, WorkerPool
+from Algorithm.outer_api import CATEGORIES, Engine, ModelAdded, rules
+from GUI.widgets import apply_range, hint_label, pack, show_error
+from GUI.workers import Worker, WorkerPool
 
-# Normalisation of the common ReID families (what their training code used).
-PRESETS = {
-    "ImageNet (torchreid, fast-reid, BoT)": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "CLIP (CLIP-ReID)": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-}
+# The engine's rules, not copies (tests/gui/test_gui_rules.py checks these are the very objects of Algorithm.rules).
+PRESETS = rules.NORMALIZATION_PRESETS  # normalisation of the common ReID families, by the name shown
+CHANNEL_ORDERS = rules.CHANNEL_ORDERS
+THRESHOLD_RANGE = rules.THRESHOLD_RANGE
+SAMPLE_FILTER = rules.file_filter(("image",))
 
 
 def _triple(text: str) -> list[float] | None:
@@ -70,7 +69,7 @@ class AddModelDialog(QDialog):
         form.addRow("Input height \u00d7 width", pack(self.height, self.width, hint_label(
             "256\u00d7128 for people, 256\u00d7256 for vehicles (usually)", wrap=False)))
         self.order = QComboBox()
-        self.order.addItems(["RGB", "BGR"])
+        self.order.addItems(list(CHANNEL_ORDERS))
         form.addRow("Channel order", self.order)
         self.preset = QComboBox()
         self.preset.addItems([*PRESETS, "Custom"])
@@ -83,9 +82,7 @@ class AddModelDialog(QDialog):
         form.addRow("", self.in_graph)
 
         self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.01, 1.5)
-        self.threshold.setDecimals(3)
-        self.threshold.setSingleStep(0.01)
+        apply_range(self.threshold, THRESHOLD_RANGE)
         self.threshold.setValue(0.2)
         form.addRow("Match threshold", pack(self.threshold, hint_label(
             "distance (1 - cosine); calibrate it later on the Calibrate page", wrap=False)))
@@ -118,7 +115,7 @@ class AddModelDialog(QDialog):
             self.file.setText(path)
 
     def choose_sample(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Sample crop", "", "Images (*.jpg *.jpeg *.png *.bmp *.webp)")
+        path, _ = QFileDialog.getOpenFileName(self, "Sample crop", "", SAMPLE_FILTER)
         if path:
             self.sample.setText(path)
 
@@ -136,7 +133,7 @@ class AddModelDialog(QDialog):
             w.setEnabled(not self.in_graph.isChecked())
         self.preset.setEnabled(not self.in_graph.isChecked())
         if not self.name.text().strip() and self.file.text().strip():
-            self.name.setPlaceholderText(re.sub(r"\W+", "_", Path(self.file.text()).stem).strip("_").lower() or "model")
+            self.name.setPlaceholderText(rules.suggest_model_name(Path(self.file.text()).stem))
         self.add_btn.setEnabled(self.problem() is None and not self.workers.busy)
         self.status.setText(self.problem() or "")
 
@@ -147,8 +144,10 @@ class AddModelDialog(QDialog):
         """What stops the model from being added, in words; None when the form is complete."""
         if not self.file.text().strip():
             return "Choose the model's .onnx file."
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.model_name()):
-            return "The name may use letters, digits, '_', '-' and '.' only."
+        try:
+            rules.check_model_name(self.model_name())
+        except ValueError as e:
+            return str(e)
         if not self.in_graph.isChecked() and (_triple(self.mean.text()) is None or _triple(self.std.text()) is None):
             return "Mean and std need three numbers each, e.g. 0.5, 0.5, 0.5."
         if not any(cb.isChecked() for cb in self.cats.values()):
@@ -175,9 +174,9 @@ class AddModelDialog(QDialog):
         self.status.setText("Checking the model\u2026")
         self.add_btn.setEnabled(False)
 
-        def ok(info: dict) -> None:
-            self.added = name
-            self.status.setText(f"Added: {info['dim']}-d features on {info['provider']}.")
+        def ok(info: ModelAdded) -> None:
+            self.added = info.name
+            self.status.setText(f"Added: {info.dim}-d features on {info.provider}.")
             self.accept()
 
         def failed(msg: str) -> None:
@@ -185,7 +184,7 @@ class AddModelDialog(QDialog):
             show_error(self, "Add a ReID model", msg)
             self._update()
 
-        self.workers.start(CallWorker(self.engine.add_model, name, self.spec(), sample), ok, failed)
+        self.workers.start(Worker(self.engine.add_model, name, self.spec(), sample), ok, failed)
 
     def done(self, r: int) -> None:
         self.workers.shutdown()

@@ -20,13 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine, Settings, device_options
+from Algorithm.outer_api import CATEGORIES, Engine, ReidModelChoice, Settings, device_options, rules
 from GUI import app_settings
 from GUI.UiDialogModel import AddModelDialog
-from GUI.widgets import hint_label, pack, show_error
-from GUI.workers import ProgressCallWorker, WorkerPool
+from GUI.widgets import apply_range, hint_label, pack, show_error
+from GUI.workers import Worker, WorkerPool
 
-DEVICES = [("auto", "Automatic (GPU when available)"), ("cpu", "CPU"), ("cuda", "GPU (NVIDIA CUDA)")]
+# The engine's rules, not copies (tests/gui/test_gui_rules.py checks these are the very objects of Algorithm.rules).
+DEVICES = rules.DEVICES
+DEVICE_TITLES = rules.DEVICE_TITLES
+SAMPLE_FT_RANGE = rules.SAMPLE_FT_RANGE
+THRESHOLD_RANGE = rules.THRESHOLD_RANGE
 
 
 class SettingsDialog(QDialog):
@@ -46,7 +50,8 @@ class SettingsDialog(QDialog):
         notes = []
         opts = {o.name: o for o in device_options()}
         model: QStandardItemModel = self.device.model()
-        for i, (name, text) in enumerate(DEVICES):
+        for i, name in enumerate(DEVICES):
+            text = DEVICE_TITLES.get(name, name)
             self.device.addItem(text, name)
             opt = opts.get(name)
             if opt is not None and not opt.available:
@@ -60,7 +65,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", pack(self.device, self.device_note, vertical=True))
 
         self.sample_ft = QSpinBox()
-        self.sample_ft.setRange(1, 100)
+        apply_range(self.sample_ft, SAMPLE_FT_RANGE)
         self.sample_ft.setValue(int(s.sample_ft))
         self.sample_ft.setSuffix("  (every k-th frame)")
         self.sample_note = hint_label()
@@ -72,9 +77,7 @@ class SettingsDialog(QDialog):
 
         self.use_default = QCheckBox("Use the model's default")
         self.threshold = QDoubleSpinBox()
-        self.threshold.setRange(0.01, 1.0)
-        self.threshold.setDecimals(3)
-        self.threshold.setSingleStep(0.01)
+        apply_range(self.threshold, THRESHOLD_RANGE)
         defaults = {c: engine.default_threshold(c) for c in CATEGORIES}
         self.threshold.setValue(float(s.threshold) if s.threshold is not None else defaults["person"])
         self.use_default.setChecked(s.threshold is None)
@@ -126,7 +129,7 @@ class SettingsDialog(QDialog):
     def _models_box(self) -> QGroupBox:
         box = QGroupBox("Models")
         form = QFormLayout(box)
-        form.addRow("Detector", QLabel(self.engine.model_summary()["detector"]))
+        form.addRow("Detector", QLabel(self.engine.model_summary().detector_title))
         for c in CATEGORIES:
             combo = QComboBox()
             combo.currentIndexChanged.connect(lambda _=0, c=c: self._model_note(c))
@@ -147,36 +150,35 @@ class SettingsDialog(QDialog):
             combo.blockSignals(True)
             combo.clear()
             for m in self.engine.reid_models(c):
-                combo.addItem(m["title"], m)
-                if m["active"]:
+                combo.addItem(m.title, m)
+                if m.active:
                     combo.setCurrentIndex(combo.count() - 1)
             combo.blockSignals(False)
             self._model_note(c)
 
     def _model_note(self, category: str) -> None:
-        m = self.model_choice[category].currentData()
+        m: ReidModelChoice | None = self.model_choice[category].currentData()
         if not m:
             self.model_notes[category].setText("No model serves this category.")
             return
-        trained = m["trained_on"]
-        if category == "vehicle" and trained.startswith("none"):
-            text = ("Stand-in: this is a <i>person</i> ReID model used for vehicles until a vehicle model is added; "
-                    "vehicle matches are much less reliable.")
+        if m.stand_in:
+            why = f" ({m.trained_on})" if m.trained_on else ""
+            text = f"Stand-in: not trained for {category}s{why}; {category} matches are much less reliable."
         else:
-            text = f"Trained on {trained}." if trained else ""
-        text += f" Default threshold {m['threshold']:.2f}."
-        if not m["active"]:
+            text = f"Trained on {m.trained_on}." if m.trained_on else ""
+        text += f" Default threshold {m.threshold:.2f}."
+        if not m.active:
             text += " <b>Switching re-embeds this category's gallery photos with it.</b>"
-        elif m["missing"]:
-            text += f" <b>{m['missing']} gallery photo(s) are not embedded by it yet: OK embeds them.</b>"
+        elif m.missing:
+            text += f" <b>{m.missing} gallery photo(s) are not embedded by it yet: OK embeds them.</b>"
         self.model_notes[category].setText(text.strip())
 
     def add_model(self) -> None:
         dlg = AddModelDialog(self.engine, self)
         if dlg.exec() and dlg.added:
             self._fill_models()
-            for c, combo in self.model_choice.items():
-                i = combo.findText(self.engine.registry.get(dlg.added).title or dlg.added)
+            for combo in self.model_choice.values():
+                i = next((i for i in range(combo.count()) if combo.itemData(i).name == dlg.added), -1)
                 if i >= 0:
                     combo.setCurrentIndex(i)
 
@@ -185,8 +187,8 @@ class SettingsDialog(QDialog):
         out = {}
         for c, combo in self.model_choice.items():
             m = combo.currentData()
-            if m and (not m["active"] or m["missing"]):
-                out[c] = m["name"]
+            if m and (not m.active or m.missing):
+                out[c] = m.name
         return out
 
     def _refresh(self) -> None:
@@ -245,9 +247,8 @@ class SettingsDialog(QDialog):
             self._fill_models()
             show_error(self, "Models", msg)
 
-        worker = ProgressCallWorker(switch)
-        worker.progress.connect(lambda k, t: (self.switch_progress.setMaximum(t), self.switch_progress.setValue(k)))
-        self.workers.start(worker, ok, failed)
+        self.workers.start(Worker(switch).with_progress(), ok, failed,
+                           on_progress=lambda k, t: (self.switch_progress.setMaximum(t), self.switch_progress.setValue(k)))
 
     def reject(self) -> None:
         if not self.workers.busy:  # never leave a re-embedding half-watched

@@ -2,7 +2,7 @@
 photos) or from an evaluation folder (Market-1501 naming or MOT sequences), with the picture.
 
 Self-contained: PySide6, matplotlib's Qt canvas and Algorithm.outer_api only. The work (embedding, pairs)
-runs in a QThread; changing the target false-match rate only re-reads the same pairs.
+runs in a worker (GUI/workers.py); changing the target false-match rate only re-reads the same pairs.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -29,41 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import (
-    CATEGORIES,
-    Calibration,
-    Engine,
-    ReIdError,
-    apply_threshold,
-    calibrate_folder,
-    calibrate_gallery,
-)
-
-
-class CalibrationWorker(QThread):
-    """Computes one Calibration off the GUI thread; emits `done(Calibration)` or `failed(str)`."""
-
-    done = Signal(object)
-    failed = Signal(str)
-    progress = Signal(str)
-
-    def __init__(self, engine: Engine, category: str, target_fmr: float, folder: str | None, parent=None):
-        super().__init__(parent)
-        self.engine, self.category, self.target_fmr, self.folder = engine, category, target_fmr, folder
-
-    def run(self) -> None:
-        try:
-            if self.folder:
-                cal = calibrate_folder(self.engine, self.folder, self.category, self.target_fmr, progress=self.progress.emit)
-            else:
-                self.progress.emit("Reading the gallery\u2026")
-                cal = calibrate_gallery(self.engine, self.category, self.target_fmr)
-        except ReIdError as e:
-            self.failed.emit(str(e))
-        except Exception as e:  # a bug must reach the user as a message, not kill the thread silently
-            self.failed.emit(f"Calibration failed: {type(e).__name__}: {e}")
-        else:
-            self.done.emit(cal)
+from Algorithm.outer_api import CATEGORIES, Calibration, Engine, ReIdError, calibration_figure
+from GUI.workers import Worker, WorkerPool
 
 
 class CalibratePage(QWidget):
@@ -71,8 +38,7 @@ class CalibratePage(QWidget):
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Waits for a running calibration before the window closes (it reads the gallery; nothing to undo)."""
-        if self._worker is not None and self._worker.isRunning():
-            self._worker.wait(timeout_ms)
+        self.workers.shutdown(timeout_ms)
 
     thresholdApplied = Signal(str, float)
 
@@ -80,7 +46,7 @@ class CalibratePage(QWidget):
         super().__init__(parent)
         self.engine = engine
         self.calibration: Calibration | None = None
-        self._worker: CalibrationWorker | None = None
+        self.workers = WorkerPool(on_idle=self._update_state)
         self._build()
         self._update_state()
 
@@ -163,7 +129,7 @@ class CalibratePage(QWidget):
     # -- state ------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.workers.busy
 
     def _cat(self) -> str:
         return self.category.currentData()
@@ -174,7 +140,8 @@ class CalibratePage(QWidget):
         self.browse_btn.setEnabled(folder_mode and not self.busy)
         ready = not folder_mode or bool(self.folder_edit.text().strip())
         self.compute_btn.setEnabled(ready and not self.busy)
-        self.apply_btn.setEnabled(not self.busy and self.calibration is not None and self.calibration.suggested_threshold is not None)
+        suggested = self.calibration is not None and self.calibration.suggested_threshold is not None
+        self.apply_btn.setEnabled(not self.busy and suggested)
         for w in (self.use_gallery, self.use_folder, self.category):
             w.setEnabled(not self.busy)
 
@@ -203,19 +170,13 @@ class CalibratePage(QWidget):
         if self.busy:
             return
         folder = self.folder_edit.text().strip() if self.use_folder.isChecked() else None
-        self._worker = CalibrationWorker(self.engine, self._cat(), self.target.value() / 100.0, folder, self)
-        self._worker.progress.connect(self.status.setText)
-        self._worker.done.connect(self._done)
-        self._worker.failed.connect(self._failed)
-        self._worker.finished.connect(self._finished)
+        fmr = self.target.value() / 100.0
+        if folder:
+            worker = Worker(self.engine.calibrate_folder, folder, self._cat(), fmr).with_messages("progress")
+        else:
+            worker = Worker(self.engine.calibrate_gallery, self._cat(), fmr)
         self.status.setText("Computing distances\u2026")
-        self._worker.start()
-        self._update_state()
-
-    def _finished(self) -> None:
-        if self._worker is not None:
-            self._worker.deleteLater()
-        self._worker = None
+        self.workers.start(worker, self._done, self._failed, on_message=self.status.setText)
         self._update_state()
 
     def _failed(self, message: str) -> None:
@@ -238,21 +199,21 @@ class CalibratePage(QWidget):
 
     def _render(self) -> None:
         cal = self.calibration
-        rep = cal.to_json()
-        cal.figure(fig=self.figure)
+        calibration_figure(cal, fig=self.figure)
         self.canvas.draw_idle()
-        lines = [_html(f"{rep['images']} photos, {rep['identities']} identities: {rep['genuine_pairs']} same-person pairs, "
-                       f"{rep['impostor_pairs']} different-person pairs.")]
-        s = rep["suggested"]
+        lines = [_html(f"{cal.images} photos, {cal.identities} identities: {cal.genuine_pairs} same-person pairs, "
+                       f"{cal.impostor_pairs} different-person pairs.")]
+        s = cal.suggested
         if s:
-            fnmr = "not measurable" if s["fnmr"] is None else f"{100 * s['fnmr']:.1f}%"
-            lines.append(f"<b>Suggested threshold: {s['threshold']:.3f}</b> for at most {100 * rep['target_fmr']:.2f}% false "
-                         f"matches (measured {100 * s['fmr']:.2f}%); missed matches: {fnmr}.")
-        if rep["at_current"]:
-            cur, at = rep["current_threshold"], rep["at_current"]
-            fnmr = "n/a" if at["fnmr"] is None else f"{100 * at['fnmr']:.1f}%"
-            lines.append(f"Current {cur:.3f}: false matches {100 * at['fmr']:.2f}%, missed matches {fnmr}.")
-        lines += [f"<i>{_html(n)}</i>" for n in rep["notes"]]
+            fnmr = "not measurable" if s.fnmr is None else f"{100 * s.fnmr:.1f}%"
+            lines.append(f"<b>Suggested threshold: {s.threshold:.3f}</b> for at most {100 * cal.target_fmr:.2f}% false "
+                         f"matches (measured {100 * s.fmr:.2f}%); missed matches: {fnmr}.")
+        at = cal.at_current
+        if at is not None:
+            fmr = "n/a" if at.fmr is None else f"{100 * at.fmr:.2f}%"
+            fnmr = "n/a" if at.fnmr is None else f"{100 * at.fnmr:.1f}%"
+            lines.append(f"Current {cal.current_threshold:.3f}: false matches {fmr}, missed matches {fnmr}.")
+        lines += [f"<i>{_html(n)}</i>" for n in cal.notes]
         self.result.setText("<br>".join(lines))
         self._update_state()
 
@@ -269,7 +230,7 @@ class CalibratePage(QWidget):
         if ans != QMessageBox.StandardButton.Yes:
             return
         try:
-            dest = apply_threshold(self.engine, value, cat)
+            dest = self.engine.apply_threshold(value, cat)
         except ReIdError as e:
             QMessageBox.warning(self, "Apply threshold", str(e))
             return

@@ -135,7 +135,8 @@ class ManagerPage(QWidget):
         all_items = self.engine.identities() if (self.search.text() or self.cat_filter.currentData()) else items
         n_photos = sum(i.n_entries for i in all_items)
         shown = f"{len(items)} of {len(all_items)}" if len(items) != len(all_items) else str(len(items))
-        self.count.setText(f"{shown} identit{'y' if len(all_items) == 1 else 'ies'}, {n_photos} photo{'s' if n_photos != 1 else ''}")
+        self.count.setText(f"{shown} identit{'y' if len(all_items) == 1 else 'ies'}, "
+                           f"{n_photos} photo{'s' if n_photos != 1 else ''}")
         self.empty_hint.setVisible(not all_items)
         row = self.model.row_of(current.id) if current else -1
         if row < 0 and items:
@@ -151,12 +152,6 @@ class ManagerPage(QWidget):
     def selected_identity(self) -> IdentityInfo | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         return self.model.identity(rows[0].row()) if rows else None
-
-    def select_label(self, label: str) -> bool:
-        row = next((r for r in range(self.model.rowCount()) if self.model.identity(r).label == label), -1)
-        if row >= 0:
-            self.table.selectRow(row)
-        return row >= 0
 
     def _selection_changed(self, *_) -> None:
         self._show_photos()

@@ -2,9 +2,10 @@
 export results (JSON, CSV) and annotated videos."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -23,20 +24,41 @@ from PySide6.QtWidgets import (
 
 from Algorithm.outer_api import (
     Engine,
+    FileDone,
     FileResult,
+    FileStarted,
+    Finished,
+    FrameDone,
+    FrameResult,
     SearchReport,
-    file_sightings,
+    Sighting,
+    export_annotated_video,
+    export_csv,
+    export_json,
     media_kind,
     read_image,
     read_video_frame,
+    rules,
 )
 from GUI.sightings_panel import SightingRef, SightingsTree
 from GUI.UiDialogSettings import SettingsDialog
 from GUI.widgets import ElidedLabel, ImageView, OverlayBox, fmt_duration, hint_label, local_files, qcolor, show_error
-from GUI.workers import CallWorker, ExportVideoWorker, FrameUpdate, SearchWorker, WorkerPool, bgr_to_qimage
+from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
-MEDIA_FILTER = ("Images and videos (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp *.mp4 *.avi *.mov *.mkv *.m4v "
-                "*.wmv *.mpg *.mpeg *.webm *.flv *.ts);;All files (*)")
+MEDIA_FILTER = rules.file_filter(("image", "video"))  # the engine's own extension lists
+REFRESH_MS = 40  # the live view is repainted at most this often, with the latest frame only
+SIGHTINGS_EVERY_S = 0.5  # the live sightings tree is rebuilt at most this often
+
+
+def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress, cancel):
+    """Worker job: annotated copies of processed videos; yields each video's name, returns the paths written."""
+    written = []
+    for res, dest in jobs:
+        if cancel():
+            break
+        yield Path(res.path).name
+        written.append(export_annotated_video(res, dest, sample_ft, progress, cancel))
+    return written
 
 
 class ProcessPage(QWidget):
@@ -45,8 +67,8 @@ class ProcessPage(QWidget):
         self.engine = engine
         self.max_frames: int | None = None  # stop each video at this frame (tests, previews); None = whole video
         self.workers = WorkerPool(on_idle=self._update_buttons)
-        self.worker: SearchWorker | None = None
-        self.exporter: ExportVideoWorker | None = None
+        self.worker: Worker | None = None  # the search in progress
+        self.exporter: Worker | None = None
         self.source: Path | None = None
         self.report: SearchReport | None = None
         self.results: list[FileResult] = []
@@ -56,6 +78,17 @@ class ProcessPage(QWidget):
         self.errors_shown: list[str] = []
         self._pin_key = None  # the sighting shown instead of the live frames
         self._show_token = 0
+        # live view: events only update these; a timer paints the latest frame (never a queue of frames)
+        self._file_text = ""
+        self._file_kind = "video"
+        self._run_step = 1
+        self._latest: FrameResult | None = None
+        self._live: tuple[str, list[Sighting]] | None = None
+        self._last_sightings = 0.0
+        self._refresh = QTimer(self)
+        self._refresh.setSingleShot(True)
+        self._refresh.setInterval(REFRESH_MS)
+        self._refresh.timeout.connect(self._refresh_live)
         self.setAcceptDrops(True)
         self._build()
         self._update_buttons()
@@ -89,8 +122,8 @@ class ProcessPage(QWidget):
         self.export_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.export_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_btn)
-        self.act_json = menu.addAction("Results as JSON\u2026", lambda: self.export_json())
-        self.act_csv = menu.addAction("Sightings as CSV (Excel)\u2026", lambda: self.export_csv())
+        menu.addAction("Results as JSON\u2026", lambda: self.export_json())
+        menu.addAction("Sightings as CSV (Excel)\u2026", lambda: self.export_csv())
         self.act_video = menu.addAction("Annotated video\u2026", lambda: self.export_video())
         self.export_btn.setMenu(menu)
 
@@ -170,7 +203,7 @@ class ProcessPage(QWidget):
             self.play_btn.setText("Resume" if self.paused else "Play")
             self.play_btn.setIcon(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         # a stopped run may still be winding down in its thread: no second run until it has ended
-        winding_down = self.worker is None and self.workers.has(SearchWorker)
+        winding_down = self.worker is None and self.workers.has("search")
         self.play_btn.setEnabled(self.source is not None and not winding_down and self.exporter is None)
         self.stop_btn.setEnabled(self.running)
         self.reset_btn.setEnabled(self.running or self.report is not None or bool(self.results) or self.view.has_image())
@@ -237,17 +270,13 @@ class ProcessPage(QWidget):
         if self.source is None or self.worker is not None:
             return
         self._clear_results()
-        w = SearchWorker(self.engine, self.source, self.max_frames)
-        w.fileStarted.connect(lambda i, n, path, w=w: self._file_started(w, i, n, path))
-        w.frameReady.connect(lambda u, w=w: self._frame_ready(w, u))
-        w.fileDone.connect(lambda res, w=w: self._file_done(w, res))
-        w.done.connect(lambda report, w=w: self._done(w, report))
-        w.failed.connect(lambda msg, w=w: self._failed(w, msg))
-        self.worker = w
-        self._run_step = self.engine.settings.sample_ft  # the settings dialog may change it during the run
+        settings = self.engine.settings  # fixed for this run (the settings dialog may change the engine's meanwhile)
+        w = Worker(self.engine.search, self.source, max_frames=self.max_frames, settings=settings)
+        self.worker = w.with_cancel().named("search")
+        self._run_step = settings.sample_ft
         self.progress_label.setText("Loading the models\u2026")
         self.progress.setRange(0, 0)
-        self.workers.start(w)
+        self.workers.start(w, on_fail=lambda msg: self._failed(w, msg), on_yield=lambda ev: self._event(w, ev))
         self._update_buttons()
 
     def pause(self) -> None:
@@ -259,16 +288,16 @@ class ProcessPage(QWidget):
             self.play_pause()
 
     def stop(self) -> None:
-        """Stops the run; the results found so far stay and can be exported."""
+        """Stops the run: the current file ends as stopped; the results found so far stay and can be exported."""
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.cancel()
             self.progress_label.setText("Stopping\u2026")
 
     def reset(self) -> None:
         """Stops any run and clears the frame, the sightings and the results (the source stays chosen)."""
         if self.worker is not None:
-            self.worker.stop()
-            self.worker = None  # its last signals are ignored
+            self.worker.cancel()
+            self.worker = None  # its last events are ignored
         self._clear_results()
         self.view.clear()
         self._idle_progress()
@@ -281,42 +310,70 @@ class ProcessPage(QWidget):
         self.frames_done = 0
         self.shown_match_frames = 0
         self.errors_shown = []
+        self._refresh.stop()
+        self._latest = self._live = None
         self.sightings.clear_all()
         self.follow_live()
         self._set_match_count(0)
 
-    # -- worker signals -----------------------------------------------------------------------------
-    def _file_started(self, w: SearchWorker, i: int, n: int, path: str) -> None:
+    # -- search events (UI thread, in order) ----------------------------------------------------------
+    def _event(self, w: Worker, ev) -> None:
         if w is not self.worker:
-            return
-        self._file_text = f"File {i + 1} of {n}: {Path(path).name}" if n > 1 else Path(path).name
+            return  # a run that was reset: its last events are ignored
+        if isinstance(ev, FrameDone):
+            self._frame_done(ev)
+        elif isinstance(ev, FileStarted):
+            self._file_started(ev)
+        elif isinstance(ev, FileDone):
+            self._file_done(ev.result)
+        elif isinstance(ev, Finished):
+            self._finished(ev.report)
+
+    def _file_started(self, ev: FileStarted) -> None:
+        name = Path(ev.path).name
+        self._file_text = f"File {ev.index + 1} of {ev.total}: {name}" if ev.total > 1 else name
+        self._file_kind = media_kind(ev.path) or "video"
         self.progress_label.setText(self._file_text)
 
-    def _frame_ready(self, w: SearchWorker, u: FrameUpdate) -> None:
-        if w is not self.worker:
+    def _frame_done(self, ev: FrameDone) -> None:
+        """Counts the frame; what is painted (the latest frame, the live sightings) waits for the refresh timer."""
+        fr = ev.result
+        self.frames_done += 1
+        self.match_count += len(fr.matches)
+        self._latest = fr
+        if ev.sightings is not None:
+            self._live = (fr.path, ev.sightings)
+        if not self._refresh.isActive():
+            self._refresh.start()
+
+    def _refresh_live(self) -> None:
+        """Paints the latest frame and its boxes, the counts, the progress, and (throttled) the live sightings."""
+        fr, self._latest = self._latest, None
+        if fr is None:
             return
-        if u.image is not None:
-            if self._pin_key is None:
-                self.view.set_image(u.image, self._overlay(u.boxes))
-                self.shown_match_frames += any(b.match for b in u.boxes)
-            w.frame_shown()
-        self.frames_done = u.frames_done
-        self._set_match_count(u.matches_total)
-        if u.sightings is not None:
-            fps = u.frame_index / u.time_s if u.time_s > 0 else 0.0
-            self.sightings.set_file(u.path, media_kind(u.path) or "video", fps, u.sightings)
-        stop = u.stop_frame
+        if fr.frame is not None and self._pin_key is None:
+            self.view.set_image(bgr_to_qimage(fr.frame), self._overlay(fr.boxes))
+            self.shown_match_frames += any(b.match for b in fr.boxes)
+        self._set_match_count(self.match_count)
+        now = time.monotonic()
+        if self._live is not None and now - self._last_sightings >= SIGHTINGS_EVERY_S:
+            self._last_sightings = now
+            path, live = self._live
+            self._live = None
+            self.sightings.set_file(path, self._file_kind, live)
+        total, cap = fr.total_frames, self.max_frames
+        stop = min(total, cap) if (total and cap) else (total or cap or 0)
         if stop:
             self.progress.setTextVisible(True)
             self.progress.setRange(0, stop)
-            self.progress.setValue(min(stop, u.frame_index + 1))
-        parts = [getattr(self, "_file_text", Path(u.path).name)]
-        if u.fps > 0:
-            parts.append(f"{u.fps:.1f} frames/s")
+            self.progress.setValue(min(stop, fr.frame_index + 1))
+        parts = [self._file_text or Path(fr.path).name]
+        if fr.fps_processing > 0:
+            parts.append(f"{fr.fps_processing:.1f} frames/s")
             if stop:
-                left = max(0, stop - u.frame_index - 1) / self._run_step / u.fps
+                left = max(0, stop - fr.frame_index - 1) / self._run_step / fr.fps_processing
                 parts.append(f"about {fmt_duration(left)} left")
-        if w.paused:
+        if self.worker is not None and self.worker.paused:
             parts.append("paused")
         self.progress_label.setText(" \u00b7 ".join(parts))
 
@@ -328,20 +385,16 @@ class ProcessPage(QWidget):
             for b in boxes
         ]
 
-    def _file_done(self, w: SearchWorker, res: FileResult) -> None:
-        if w is not self.worker:
-            return
+    def _file_done(self, res: FileResult) -> None:
+        self._live = None  # the final sightings replace the live ones
+        self._refresh_live()  # the file's last frame on screen
         self.results.append(res)
         if not res.error:
-            self.sightings.set_file(res.path, res.kind, res.fps, file_sightings(res))
+            self.sightings.set_file(res.path, res.kind, res.sightings)
 
-    def _done(self, worker: SearchWorker, report: SearchReport) -> None:
-        if worker is not self.worker:
-            return
+    def _finished(self, report: SearchReport) -> None:
         self.worker = None
         self.report = report
-        self.frames_done = worker.frames_done  # the last updates may have been dropped
-        self._set_match_count(worker.matches_total)
         stopped = any(f.stopped for f in report.files)
         n_seg = self.sightings.segment_count()
         self.progress.setRange(0, max(1, self.progress.maximum()))
@@ -361,10 +414,11 @@ class ProcessPage(QWidget):
             show_error(self, "Some files could not be processed",
                        f"{len(errors)} of {n_files} file{'s' if n_files != 1 else ''} could not be processed:\n\n{text}")
 
-    def _failed(self, worker: SearchWorker, message: str) -> None:
+    def _failed(self, worker: Worker, message: str) -> None:
         if worker is not self.worker:
             return
         self.worker = None
+        self._refresh.stop()
         self._idle_progress()
         self.progress_label.setText("Failed.")
         self.errors_shown = [message]
@@ -391,7 +445,7 @@ class ProcessPage(QWidget):
                 label = f"{ref.label} {ref.best_distance:.2f}"
                 self.view.set_image(qimg, [OverlayBox(ref.best_box, label, qcolor(ref.identity_id))])
 
-        self.workers.start(CallWorker(job), shown, lambda m: show_error(self, "Cannot show this sighting", m))
+        self.workers.start(Worker(job), shown, lambda m: show_error(self, "Cannot show this sighting", m))
 
     def follow_live(self) -> None:
         self._pin_key = None
@@ -411,10 +465,10 @@ class ProcessPage(QWidget):
         return str((self.source.parent if self.source and self.source.is_file() else Path.home()) / f"{stem}_reid{suffix}")
 
     def export_json(self, path: str | None = None) -> Path | None:
-        return self._export("JSON", ".json", "JSON (*.json)", self.engine.export_json, path)
+        return self._export("JSON", ".json", "JSON (*.json)", export_json, path)
 
     def export_csv(self, path: str | None = None) -> Path | None:
-        return self._export("CSV", ".csv", "CSV (*.csv)", self.engine.export_csv, path)
+        return self._export("CSV", ".csv", "CSV (*.csv)", export_csv, path)
 
     def _export(self, what: str, suffix: str, filt: str, fn, path: str | None) -> Path | None:
         if self.report is None:
@@ -453,27 +507,28 @@ class ProcessPage(QWidget):
                 if not dest:
                     return False
             jobs = [(v, Path(dest) / (Path(v.path).stem + "_annotated.mp4")) for v in videos]
-        w = ExportVideoWorker(jobs, int(self.report.settings.get("sampleFt", 1)))
-        w.progress.connect(self._export_progress)
+        w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()
         self.exporter = w
         self.progress_label.setText("Writing the annotated video\u2026")
-        self.workers.start(w, lambda paths: self._export_done(w, paths), lambda m: self._export_failed(w, m))
+        self.workers.start(w, self._export_done, self._export_failed, on_progress=self._export_progress,
+                           on_yield=self._export_file)
         self._update_buttons()
         return True
 
-    def _export_progress(self, done: int, total: int, name: str) -> None:
+    def _export_file(self, name: str) -> None:
+        self.progress_label.setText(f"Writing the annotated {name}\u2026")
+
+    def _export_progress(self, done: int, total: int) -> None:
         self.progress.setTextVisible(True)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress_label.setText(f"Writing the annotated {name}\u2026")
 
-    def _export_done(self, w, paths) -> None:
+    def _export_done(self, paths: list[Path]) -> None:
         self.exporter = None
-        self.last_export = list(paths)
         self.progress_label.setText("Saved " + ", ".join(Path(p).name for p in paths))
         self._update_buttons()
 
-    def _export_failed(self, w, message: str) -> None:
+    def _export_failed(self, message: str) -> None:
         self.exporter = None
         self._update_buttons()
         show_error(self, "Export failed", message)

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine, RegisterResult, media_kind
+from Algorithm.outer_api import CATEGORIES, Engine, RegisterResult, media_kind, rules
 from GUI.widgets import ImageView, OverlayBox, hint_label, local_files, qcolor, show_error
-from GUI.workers import CallWorker, WorkerPool, bgr_to_qimage
+from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.bmp *.tif *.tiff *.webp);;All files (*)"
+IMAGE_FILTER = rules.file_filter(("image",))  # the engine's own extension list
 
 
 class RegisterPage(QWidget):
@@ -160,8 +160,7 @@ class RegisterPage(QWidget):
             res = self.engine.detect(path, categories=CATEGORIES)
             return res, bgr_to_qimage(res.image)
 
-        worker = CallWorker(job)
-        self.workers.start(worker, lambda r: self._detected(token, r), lambda m: self._detect_failed(token, m))
+        self.workers.start(Worker(job), lambda r: self._detected(token, r), lambda m: self._detect_failed(token, m))
         self._update_state()
 
     def _detected(self, token: int, result) -> None:
@@ -273,7 +272,7 @@ class RegisterPage(QWidget):
         category = self.category.currentData()
         box, whole = self.selected_box(), self.whole.isChecked()
         path, image = self._path, self._image
-        worker = CallWorker(self.engine.register, path, label, category, box=box, whole=whole)
+        worker = Worker(self.engine.register, path, label, category, box=box, whole=whole)
         self.workers.start(worker, lambda r: self._registered(r, image), self._register_failed)
         self.status.setText("Saving\u2026")
         self._update_state()

@@ -13,7 +13,6 @@ THUMB_W = 96
 
 class IdentityTableModel(QAbstractTableModel):
     COLUMNS = ("Photo", "Label", "Category", "Photos", "Registered")
-    IdentityRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -63,8 +62,6 @@ class IdentityTableModel(QAbstractTableModel):
             return None
         info = self._items[index.row()]
         col = index.column()
-        if role == self.IdentityRole:
-            return info
         if role == Qt.ItemDataRole.DecorationRole and col == 0:
             return self._thumb(info)
         if role == Qt.ItemDataRole.DisplayRole:

@@ -9,13 +9,9 @@ import argparse
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from PySide6.QtCore import QSize, QTimer  # noqa: E402
-from PySide6.QtGui import QIcon  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+from PySide6.QtCore import QSize, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
@@ -28,13 +24,13 @@ from PySide6.QtWidgets import (  # noqa: E402
     QWidget,
 )
 
-from Algorithm.outer_api import Engine, ReIdError  # noqa: E402
-from GUI import app_settings  # noqa: E402
-from GUI.UiPageCalibrate import CalibratePage  # noqa: E402
-from GUI.UiPageManager import ManagerPage  # noqa: E402
-from GUI.UiPageProcess import ProcessPage  # noqa: E402
-from GUI.UiPageRegister import RegisterPage  # noqa: E402
-from GUI.workers import CallWorker, WorkerPool  # noqa: E402
+from Algorithm.outer_api import Engine, ModelSummary, ReIdError
+from GUI import app_settings
+from GUI.UiPageCalibrate import CalibratePage
+from GUI.UiPageManager import ManagerPage
+from GUI.UiPageProcess import ProcessPage
+from GUI.UiPageRegister import RegisterPage
+from GUI.workers import Worker, WorkerPool
 
 PAGES = ("register", "manager", "process", "calibrate")
 
@@ -92,7 +88,7 @@ class MainWindow(QMainWindow):
 
         self.model_status = QLabel("")
         self.statusBar().addPermanentWidget(self.model_status)
-        self.statusBar().showMessage(f"Gallery: {engine.gallery.path}")
+        self.statusBar().showMessage(f"Gallery: {engine.gallery_path}")
         self.nav.setCurrentRow(0)
         if warm_up:
             QTimer.singleShot(0, self._warm_up)
@@ -108,14 +104,14 @@ class MainWindow(QMainWindow):
         """Loads the models in the background so the first detection does not wait for them."""
         self.model_status.setText("Loading models\u2026")
 
-        def ok(info):
-            self.model_status.setText(f"Models ready ({info['detector_provider'].replace('ExecutionProvider', '')})")
+        def ok(info: ModelSummary):
+            self.model_status.setText(f"Models ready ({info.detector_provider.replace('ExecutionProvider', '')})")
 
         def failed(msg):
             self.model_status.setText("Models not loaded: see the message")
             QMessageBox.warning(self, "Models", msg)
 
-        self.workers.start(CallWorker(self.engine.model_info), ok, failed)
+        self.workers.start(Worker(self.engine.model_info), ok, failed)
 
     def closeEvent(self, ev) -> None:
         """Stops processing cleanly (cancel, then wait for the workers) before the window goes."""

@@ -64,7 +64,7 @@ class SightingsTree(QTreeWidget):
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self._files: dict[str, tuple[str, float, list[Sighting]]] = {}  # path -> (kind, fps, sightings), in order
+        self._files: dict[str, tuple[str, list[Sighting]]] = {}  # path -> (kind, sightings), in order
         self.itemClicked.connect(lambda item, _col: self._choose(item))
         self.currentItemChanged.connect(lambda cur, _prev: self._choose(cur, only_new=True))
         self._last_key = None
@@ -74,18 +74,18 @@ class SightingsTree(QTreeWidget):
         self._last_key = None
         self.clear()
 
-    def set_file(self, path: str, kind: str, fps: float, sightings: list[Sighting]) -> None:
-        self._files[path] = (kind, fps, list(sightings))
+    def set_file(self, path: str, kind: str, sightings: list[Sighting]) -> None:
+        """Shows the sightings of one file (live ones while it runs, then its final ones), replacing its old ones."""
+        self._files[path] = (kind, list(sightings))
         self._rebuild()
 
     def refs(self) -> list[SightingRef]:
         out = []
-        for path, (kind, fps, sightings) in self._files.items():
+        for path, (kind, sightings) in self._files.items():
             for s in sightings:
                 for g in s.segments:
-                    best_t = g.best_frame / fps if kind == "video" and fps else g.start_time
                     out.append(SightingRef(path, kind, s.identity_id, s.label, g.start_frame, g.end_frame, g.start_time,
-                                           g.end_time, g.best_frame, best_t, g.best_distance, tuple(g.best_box)))
+                                           g.end_time, g.best_frame, g.best_time, g.best_distance, tuple(g.best_box)))
         return out
 
     def segment_count(self) -> int:

@@ -7,9 +7,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QMessageBox, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QBoxLayout,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
-from Algorithm.outer_api import identity_color
+from Algorithm.outer_api import identity_color, rules
 
 
 def qcolor(identity_id: int) -> QColor:
@@ -73,6 +84,19 @@ def pack(*widgets: QWidget, vertical: bool = False) -> QWidget:
     return w
 
 
+def apply_range(spin: QAbstractSpinBox, rng: rules.Range) -> None:
+    """Gives a spin box the range, step and decimals of one of the engine's rules (rules.THRESHOLD_RANGE, ...)."""
+    if isinstance(spin, QDoubleSpinBox):
+        spin.setDecimals(rng.decimals)
+        spin.setRange(rng.low, rng.high)
+        spin.setSingleStep(rng.step)
+    elif isinstance(spin, QSpinBox):
+        spin.setRange(int(rng.low), int(rng.high))
+        spin.setSingleStep(max(1, int(rng.step)))
+    else:
+        raise TypeError(f"not a QSpinBox or QDoubleSpinBox: {type(spin).__name__}")
+
+
 def hint_label(text: str = "", wrap: bool = True) -> QLabel:
     """A secondary-text label (placeholder colour of the current palette, so dark mode works)."""
     lab = QLabel(text)
@@ -95,9 +119,6 @@ class ElidedLabel(QLabel):
         self._full = text
         self.setToolTip(tooltip if tooltip is not None else text)
         self._elide()
-
-    def full_text(self) -> str:
-        return self._full
 
     def _elide(self) -> None:
         super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 40)))
@@ -143,11 +164,6 @@ class ImageView(QWidget):
             self._pixmap = image if isinstance(image, QPixmap) else QPixmap.fromImage(image)
         self._scaled = None
         self._boxes = list(boxes or [])
-        self._selected = self._hover = -1
-        self.update()
-
-    def set_boxes(self, boxes: list[OverlayBox]) -> None:
-        self._boxes = list(boxes)
         self._selected = self._hover = -1
         self.update()
 

@@ -1,44 +1,51 @@
-"""QThread workers: every long engine call (models, detection, registration, search, export) runs here.
+"""One worker for every long engine call (models, detection, registration, search, export), and the pool that owns them.
 
-Workers call only Algorithm.outer_api and report back through signals; the UI thread never waits on a model.
-Errors become a readable message on `failed` instead of escaping the thread.
+In the spirit of napari's `thread_worker` and Anki's `CollectionOp`: a page hands a plain function or a generator
+function to a `Worker`, connects what it wants to hear, and gives the worker to its `WorkerPool`:
+
+    w = Worker(engine.search, path, max_frames=n).with_cancel()        # engine.search(path, ..., cancel=...)
+    pool.start(w, on_ok=..., on_fail=..., on_yield=self._event)        # every FileStarted/FrameDone/... in order
+    w.pause(); w.resume(); w.cancel()
+
+Everything reaches the UI thread through the worker's signals, in order:
+    progress(done, total)  from the `progress` callable handed to fn (`with_progress()`), at most every 50 ms
+    message(text)          from the callable handed to fn by `with_messages()` (progress in words)
+    yielded(value)         each value a generator yields (the UI thread decides what to paint: see UiPageProcess)
+    succeeded(result)      fn's return value (a generator's `return` value; None when it returns nothing)
+    failed(message)        the error in words: a ReIdError's own message, anything else "Unexpected error: ..."
+    cancelled()            a generator closed on cancel() (only without `with_cancel()`; see below)
+    finished()             (QThread) always, last
+
+Pause and cancel, for generator work, are checked between yielded values. Cancelling a worker made
+`with_cancel()` hands the decision to fn: the callable it got starts returning True and the worker keeps
+reading the generator to its end, so a search ends its current file as "stopped" and still yields its
+FileDone and Finished (results are kept, not thrown away). Without `with_cancel()`, cancel closes the generator
+(GeneratorExit inside it) and `cancelled` is emitted instead of `succeeded`. The callable given to fn also
+waits while the worker is paused, so a plain function that checks it (an export) pauses too.
+
+The workers import only Algorithm.outer_api; the UI thread never waits on a model.
 """
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QImage
 
-from Algorithm.outer_api import (
-    BoxResult,
-    Engine,
-    FileResult,
-    FrameResult,
-    LiveSightings,
-    ReIdError,
-    Sighting,
-    export_annotated_video,
-    media_kind,
-)
+from Algorithm.outer_api import ReIdError
 
 
 def error_text(e: BaseException) -> str:
-    """What the user reads for an error: the engine's own message, or a plain sentence for the unexpected."""
+    """What the user reads for an error: the engine's own message, or "Unexpected error: ..." for anything else."""
     if isinstance(e, ReIdError):
         return str(e)
-    if isinstance(e, MemoryError):
-        return "The computer ran out of memory. Close other programs or process a smaller file."
-    if isinstance(e, OSError):
-        return f"A file could not be read or written: {e}"
     traceback.print_exception(e)
-    return f"Something went wrong ({type(e).__name__}): {e}"
+    return f"Unexpected error: {type(e).__name__}: {e}"
 
 
 def bgr_to_qimage(img: np.ndarray) -> QImage:
@@ -48,234 +55,145 @@ def bgr_to_qimage(img: np.ndarray) -> QImage:
     return QImage(img.data, w, h, img.strides[0], QImage.Format.Format_BGR888).copy()
 
 
-class CallWorker(QThread):
-    """Runs fn(*args, **kw) once; `succeeded(result)` or `failed(message)`."""
+class Worker(QThread):
+    """Runs `fn(*args, **kw)` off the UI thread; fn may be a plain function or a generator function.
 
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable, *args, parent=None, **kw):
-        super().__init__(parent)
-        self.fn, self.args, self.kw = fn, args, kw
-
-    def run(self) -> None:
-        try:
-            result = self.fn(*self.args, **self.kw)
-        except Exception as e:  # every failure must reach the user, never kill the thread silently
-            self.failed.emit(error_text(e))
-            return
-        self.succeeded.emit(result)
-
-
-class ProgressCallWorker(CallWorker):
-    """A CallWorker whose function takes a `progress(done, total)` keyword, relayed as the `progress` signal."""
+    Options (chainable, before start): `with_progress(kw="progress")` passes a `progress(done, total)` callable
+    as keyword `kw`; `with_cancel(kw="cancel")` passes a `cancel() -> bool` callable as keyword `kw` (it also waits
+    while paused); `named(kind)` tags the worker for `WorkerPool.has(kind)`."""
 
     progress = Signal(int, int)
-
-    def run(self) -> None:
-        self.kw["progress"] = self.progress.emit
-        super().run()
-
-
-@dataclass
-class FrameUpdate:
-    """What the Process page needs after a frame: image only when the UI is ready for one (else None)."""
-
-    path: str
-    file_index: int
-    file_count: int
-    frame_index: int
-    total_frames: int
-    stop_frame: int  # last frame index + 1 this run will reach (max_frames or the frame count)
-    fps: float
-    time_s: float
-    boxes: list[BoxResult]
-    image: QImage | None
-    frames_done: int
-    matches_total: int
-    sightings: list[Sighting] | None = None  # live sightings of the current file, when they changed
-    size: tuple[int, int] = (0, 0)
-
-
-@dataclass
-class _Run:
-    file_index: int = 0
-    file_count: int = 1
-    path: str = ""
-    live: LiveSightings | None = None
-    frames_done: int = 0
-    matches_total: int = 0
-    last_emit: float = 0.0
-    last_sightings: float = 0.0
-    results: list[FileResult] = field(default_factory=list)
-
-
-class SearchWorker(QThread):
-    """engine.search over a file or folder, with pause (blocks inside the per-frame cancel hook) and stop.
-
-    Frames are dropped, not queued, while the UI has not shown the previous one (`frame_shown()`)."""
-
-    fileStarted = Signal(int, int, str)
-    frameReady = Signal(object)  # FrameUpdate
-    fileDone = Signal(object)  # FileResult
-    done = Signal(object)  # SearchReport (also after a stop)
+    message = Signal(str)
+    yielded = Signal(object)
+    succeeded = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
 
-    PROGRESS_EVERY_S = 0.1
-    SIGHTINGS_EVERY_S = 0.5
+    PROGRESS_EVERY_S = 0.05
 
-    def __init__(self, engine: Engine, path: str | Path, max_frames: int | None = None, parent=None):
-        super().__init__(parent)
-        self.engine, self.path, self.max_frames = engine, str(path), max_frames
-        self._stop = threading.Event()
+    def __init__(self, fn: Callable, *args, **kw):
+        super().__init__()
+        self.fn, self.args, self.kw = fn, args, kw
+        self.kind = ""
+        self._progress_kw: str | None = None
+        self._message_kw: str | None = None
+        self._cancel_kw: str | None = None
+        self._cancel = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._ui_busy = threading.Event()
-        self._run = _Run()
+        self._last_progress = 0.0
 
-    # -- control (UI thread) ----------------------------------------------------------------------
+    # -- options (UI thread, before start) ----------------------------------------------------------
+    def with_progress(self, kw: str = "progress") -> Worker:
+        self._progress_kw = kw
+        return self
+
+    def with_messages(self, kw: str = "progress") -> Worker:
+        """fn gets a `say(text)` callable as keyword `kw`; each text is emitted as `message`."""
+        self._message_kw = kw
+        return self
+
+    def with_cancel(self, kw: str = "cancel") -> Worker:
+        self._cancel_kw = kw
+        return self
+
+    def named(self, kind: str) -> Worker:
+        self.kind = kind
+        return self
+
+    # -- control (any thread) ---------------------------------------------------------------------
     def pause(self) -> None:
         self._resume.clear()
 
     def resume(self) -> None:
         self._resume.set()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def cancel(self) -> None:
+        """Asks the work to end (a paused worker wakes up to end). Results the work keeps still arrive."""
+        self._cancel.set()
         self._resume.set()
 
     @property
     def paused(self) -> bool:
         return not self._resume.is_set()
 
-    def frame_shown(self) -> None:
-        self._ui_busy.clear()
-
     @property
-    def frames_done(self) -> int:
-        """Frames processed so far (exact once the run has ended, unlike the throttled updates)."""
-        return self._run.frames_done
-
-    @property
-    def matches_total(self) -> int:
-        return self._run.matches_total
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
 
     # -- worker thread ------------------------------------------------------------------------------
-    def _cancel(self) -> bool:
+    def _checkpoint(self) -> bool:
+        """Waits while paused; True once cancelled (the callable fn gets with `with_cancel()`)."""
         while not self._resume.wait(0.1):
-            if self._stop.is_set():
+            if self._cancel.is_set():
                 break
-        return self._stop.is_set()
+        return self._cancel.is_set()
 
-    def _on_file(self, i: int, n: int, path: Path) -> None:
-        self._run.file_index, self._run.file_count, self._run.path = i, n, str(path)
-        self._run.live = LiveSightings(self.engine.settings, path)
-        self.fileStarted.emit(i, n, str(path))
-
-    def _on_frame(self, fr: FrameResult) -> None:
-        r = self._run
-        r.frames_done += 1
-        r.matches_total += len(fr.matches)
-        if r.live is not None:
-            r.live.add(fr)
+    def _report_progress(self, done: int, total: int) -> None:
         now = time.monotonic()
-        show = fr.frame is not None and not self._ui_busy.is_set()
-        if not show and now - r.last_emit < self.PROGRESS_EVERY_S:
-            return
-        r.last_emit = now
-        image = None
-        if show:
-            self._ui_busy.set()
-            image = bgr_to_qimage(fr.frame)
-        sightings = None
-        if r.live is not None and r.live.changed and now - r.last_sightings >= self.SIGHTINGS_EVERY_S:
-            r.last_sightings = now
-            sightings = r.live.result()
-        total = fr.total_frames
-        stop = min(total, self.max_frames) if (total and self.max_frames) else (total or self.max_frames or 0)
-        size = (fr.frame.shape[1], fr.frame.shape[0]) if fr.frame is not None else (0, 0)
-        self.frameReady.emit(
-            FrameUpdate(
-                fr.path, r.file_index, r.file_count, fr.frame_index, total, stop, fr.fps_processing, fr.time_s,
-                fr.boxes, image, r.frames_done, r.matches_total, sightings, size,
-            )
-        )
+        if done >= total or now - self._last_progress >= self.PROGRESS_EVERY_S:
+            self._last_progress = now
+            self.progress.emit(int(done), int(total))
 
-    def _on_result(self, res: FileResult) -> None:
-        self._run.results.append(res)
-        self.fileDone.emit(res)
+    def _drive(self, gen):
+        """Reads the generator, relaying each value; returns its return value (or raises _Closed on cancel)."""
+        while True:
+            if self._checkpoint() and self._cancel_kw is None:
+                gen.close()
+                raise _Closed
+            try:
+                value = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            self.yielded.emit(value)
 
     def run(self) -> None:
+        kw = dict(self.kw)
+        if self._progress_kw:
+            kw[self._progress_kw] = self._report_progress
+        if self._message_kw:
+            kw[self._message_kw] = self.message.emit
+        if self._cancel_kw:
+            kw[self._cancel_kw] = self._checkpoint
         try:
-            report = self.engine.search(
-                self.path,
-                on_frame=self._on_frame,
-                cancel=self._cancel,
-                on_file=self._on_file,
-                on_result=self._on_result,
-                max_frames=self.max_frames,
-            )
-        except Exception as e:
+            result = self.fn(*self.args, **kw)
+            if inspect.isgenerator(result):
+                result = self._drive(result)
+        except _Closed:
+            self.cancelled.emit()
+            return
+        except Exception as e:  # every failure must reach the user, never kill the thread silently
             self.failed.emit(error_text(e))
             return
-        self.done.emit(report)
+        self.succeeded.emit(result)
 
 
-class ExportVideoWorker(QThread):
-    """Writes annotated copies of processed videos; `progress(done, total, name)`, then `succeeded(paths)`."""
-
-    progress = Signal(int, int, str)
-    succeeded = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, jobs: list[tuple[FileResult, Path]], sample_ft: int, parent=None):
-        super().__init__(parent)
-        self.jobs, self.sample_ft = jobs, sample_ft
-        self._stop = threading.Event()
-        self._last = 0.0
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        written = []
-        try:
-            for res, dest in self.jobs:
-                if media_kind(res.path) != "video":
-                    continue
-                name = Path(res.path).name
-
-                def progress(done, total, name=name):
-                    now = time.monotonic()
-                    if now - self._last > 0.1 or done == total:
-                        self._last = now
-                        self.progress.emit(done, total, name)
-
-                written.append(export_annotated_video(res, dest, self.sample_ft, progress, self._stop.is_set))
-        except Exception as e:
-            self.failed.emit(error_text(e))
-            return
-        self.succeeded.emit(written)
+class _Closed(Exception):
+    """A generator closed on cancel (internal)."""
 
 
 class WorkerPool:
-    """Keeps running workers alive, wires their signals, and waits for them on shutdown."""
+    """Owns running workers (keeps them alive, wires their signals) and waits for them on close.
+
+    `on_idle` is called on the UI thread each time a worker has ended (pages refresh their buttons there)."""
 
     def __init__(self, on_idle: Callable[[], None] | None = None):
-        self._items: set[QThread] = set()
-        self._on_idle = on_idle  # called on the UI thread each time a worker has ended
+        self._items: set[Worker] = set()
+        self._on_idle = on_idle
 
-    def start(self, worker: QThread, on_ok: Callable | None = None, on_fail: Callable | None = None) -> QThread:
-        if on_ok is not None and hasattr(worker, "succeeded"):
-            worker.succeeded.connect(on_ok)
-        if on_fail is not None:
-            worker.failed.connect(on_fail)
+    def start(self, worker: Worker, on_ok: Callable | None = None, on_fail: Callable | None = None, *,
+              on_yield: Callable | None = None, on_progress: Callable | None = None,
+              on_message: Callable | None = None) -> Worker:
+        for signal, slot in ((worker.succeeded, on_ok), (worker.failed, on_fail), (worker.yielded, on_yield),
+                             (worker.progress, on_progress), (worker.message, on_message)):
+            if slot is not None:
+                signal.connect(slot)
         self._items.add(worker)
         worker.finished.connect(lambda w=worker: self._finished(w))
         worker.start()
         return worker
 
-    def _finished(self, worker: QThread) -> None:
+    def _finished(self, worker: Worker) -> None:
         self._items.discard(worker)
         worker.deleteLater()
         if self._on_idle is not None:
@@ -286,12 +204,13 @@ class WorkerPool:
         """True from start() until the worker's `finished` has reached the UI thread."""
         return bool(self._items)
 
-    def has(self, kind: type) -> bool:
-        return any(isinstance(w, kind) for w in self._items)
+    def has(self, kind: str) -> bool:
+        """Whether a worker `named(kind)` has not ended yet (a cancelled search may still be winding down)."""
+        return any(w.kind == kind for w in self._items)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Asks stoppable workers to stop, then waits for all; True when every one has ended."""
-        for w in list(self._items):
-            if hasattr(w, "stop"):
-                w.stop()
-        return all(w.wait(timeout_ms) for w in list(self._items))
+        """Cancels every worker, then waits for all; True when every one has ended."""
+        items = list(self._items)
+        for w in items:
+            w.cancel()
+        return all(w.wait(timeout_ms) for w in items)

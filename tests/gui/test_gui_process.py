@@ -8,11 +8,22 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from testdata import BUS, PED_VIDEO, video_frame
-
-from Algorithm.outer_api import video_info
+from Algorithm.outer_api import (
+    FileDone,
+    FileResult,
+    FileStarted,
+    Finished,
+    FrameDone,
+    FrameResult,
+    SearchReport,
+    Segment,
+    Sighting,
+    video_info,
+)
 from GUI.main import MainWindow
 from GUI.UiPageProcess import ProcessPage
+
+from testdata import BUS, PED_VIDEO, video_frame
 
 WAIT = 120_000
 MAX_FRAMES = 420  # the seeded person walks through frames ~240-440
@@ -91,6 +102,44 @@ def test_process_video_pause_resume_sightings_and_exports(qtbot, page, dialogs, 
     info = video_info(tmp_path / "annotated.mp4")
     assert (info.width, info.height) == (768, 432) and abs(info.frame_count - MAX_FRAMES) <= 3
     assert not dialogs.of("critical"), dialogs.texts()
+
+
+def test_stop_ends_the_file_as_stopped_and_keeps_its_results(qtbot, page, dialogs, tmp_path):
+    page.max_frames = None
+    page.set_source(PED_VIDEO)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.frames_done >= 5, timeout=WAIT)
+    page.pause()
+    click(qtbot, page.stop_btn)  # a paused run stops too
+    qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
+    (res,) = page.report.files
+    assert res.stopped and not res.error and res.stats.frames_processed == page.frames_done >= 5
+    assert page.progress_label.text().startswith("Stopped") and page.export_btn.isEnabled()
+    assert page.export_json(str(tmp_path / "r.json")).is_file()
+    qtbot.waitUntil(lambda: not page.workers.busy, timeout=10_000)
+    assert not dialogs.shown
+
+
+def test_live_sightings_come_from_frame_events_and_the_final_ones_replace_them(qtbot, page):
+    class Run:  # stands for the search worker: the page reads only its events (and whether it is paused)
+        paused = False
+
+    w = page.worker = Run()
+    path = str(PED_VIDEO)
+    seg = Segment(10, 20, 0.4, 0.8, 15, 0.2, (1, 2, 30, 40), best_time=0.6)
+    page._event(w, FileStarted(0, 1, PED_VIDEO))
+    page._event(w, FrameDone(FrameResult(path, 18, 0.72, [], None, 100)))
+    page._event(w, FrameDone(FrameResult(path, 20, 0.8, [], None, 100), [Sighting(1, "Live", [seg])]))
+    assert page.frames_done == 2
+    qtbot.waitUntil(lambda: page.sightings.topLevelItemCount() == 1, timeout=5000)  # painted by the refresh timer
+    assert page.sightings.topLevelItem(0).text(0) == "Live" and page.progress.value() == 21
+    final = FileResult(path, "video", sightings=[Sighting(1, "Final", [seg])])
+    page._event(w, FileDone(0, 1, final))
+    assert page.sightings.topLevelItem(0).text(0) == "Final" and page.sightings.refs()[0].best_time == 0.6
+    page._event(w, Finished(SearchReport(path, files=[final])))
+    assert page.report is not None and page.worker is None and page.results == [final]
+    page._event(w, FrameDone(FrameResult(path, 22, 0.9, [], None, 100)))  # a finished run's stray event: ignored
+    assert page.frames_done == 2
 
 
 def test_reset_stops_and_clears(qtbot, page, dialogs):

@@ -5,9 +5,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
 
-from testdata import BUS, MARKET
-
 from GUI.main import MainWindow
+
+from testdata import BUS, MARKET
 
 WAIT = 60_000  # ms; the first detection loads the models
 

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtWidgets import QDialogButtonBox
-from testdata import ASSETS, MOT
 
-import Algorithm.config as config
+import Algorithm.models.registry as config
 from Algorithm.outer_api import Engine, device_options
 from GUI import app_settings
 from GUI.UiDialogSettings import SettingsDialog
+
+from testdata import ASSETS, MOT
 
 
 def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialogs):
@@ -82,32 +83,33 @@ def test_add_a_model_and_switch_a_category_to_it(qtbot, gui_engine, tmp_path, di
     qtbot.waitUntil(add.add_btn.isEnabled, timeout=5000)
     with qtbot.waitSignal(add.finished, timeout=60000):
         add.submit()
-    assert add.added == "my_osnet" and "my_osnet" in gui_engine.registry.models
+    assert add.added == "my_osnet" and "my_osnet" in [m.name for m in gui_engine.reid_models("vehicle")]
 
     dlg = SettingsDialog(gui_engine)
     qtbot.addWidget(dlg)
     combo = dlg.model_choice["person"]
     combo.setCurrentIndex(combo.findText("my_osnet"))
+    assert combo.currentData().name == "my_osnet" and not combo.currentData().active
     assert "re-embeds" in dlg.model_notes["person"].text()
     assert dlg.model_changes() == {"person": "my_osnet"}
     with qtbot.waitSignal(dlg.finished, timeout=60000):
         dlg.accept()
-    assert gui_engine.registry.reid_for("person").name == "my_osnet"
-    assert gui_engine.gallery.models_in_use()["my_osnet"] == 1  # the stored photo was re-embedded
-    _, _, vec = gui_engine.gallery.features("my_osnet", "person")
+    assert gui_engine.reid_model_name("person") == "my_osnet"
+    assert gui_engine._gallery.models_in_use()["my_osnet"] == 1  # the stored photo was re-embedded
+    _, _, vec = gui_engine._gallery.features("my_osnet", "person")
     assert np.isfinite(vec).all() and vec.shape == (1, 512)
 
     # A model made active elsewhere (e.g. by `export`) without re-embedding: Settings offers to embed the photos.
     config.update_local_config(active_reid={"person": "osnet_x0_25_msmt17"})
-    gui_engine.registry = config.load_registry()
+    gui_engine.reload_models()
     gui_engine.register(MOT / "MOT17-11-FRCNN" / "img1" / "000001.jpg", "P3", box=(397, 270, 514, 597))
     config.update_local_config(active_reid={"person": "my_osnet"})
-    gui_engine.registry = config.load_registry()
+    gui_engine.reload_models()
     dlg = SettingsDialog(gui_engine)
     qtbot.addWidget(dlg)
     assert "1 gallery photo(s) are not embedded" in dlg.model_notes["person"].text()
     assert dlg.model_changes() == {"person": "my_osnet"}
     with qtbot.waitSignal(dlg.finished, timeout=60000):
         dlg.accept()
-    assert gui_engine.gallery.models_in_use()["my_osnet"] == 2
+    assert gui_engine._gallery.models_in_use()["my_osnet"] == 2
     app_settings.qsettings().clear()
