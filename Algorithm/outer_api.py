@@ -49,6 +49,7 @@ from Algorithm.storage.gallery import Gallery
 from Algorithm.storage.vector_index import SearchIndex
 from Algorithm.types import (
     BoxResult,
+    DetectionLog,
     Detections,
     EntryInfo,
     FileDone,
@@ -72,7 +73,7 @@ from Algorithm.types import (
 __all__ = [
     "Engine", "Settings", "SearchReport", "DetectResult", "CropChoice",
     "ReIdError", "InputError", "ModelError", "GalleryError", "NothingFoundError",
-    "BoxResult", "Detections", "EntryInfo", "FileResult", "FrameResult", "IdentityInfo", "RegisterResult",
+    "BoxResult", "Detections", "DetectionLog", "EntryInfo", "FileResult", "FrameResult", "IdentityInfo", "RegisterResult",
     "Segment", "Sighting", "ModelSummary", "ReidModelInfo", "ReidModelChoice", "ModelAdded",
     "SearchEvent", "FileStarted", "FrameDone", "FileDone", "Finished",
     "DeviceOption", "device_options", "CATEGORIES", "rules",
@@ -290,12 +291,12 @@ class Engine:
             self._registry = load_registry(local=Path(local) if local else None)
             self._extractors.clear()
 
-    def _stages(self, settings: Settings) -> Stages:
+    def _stages(self, settings: Settings, recorded: DetectionLog | None = None) -> Stages:
         models = {
             c: CategoryModel(self.extractor(c), self._registry.reid_for(c).name, self.threshold(c, settings))
             for c in settings.categories
         }
-        return Stages(self.detector(), models, self._index, settings)
+        return Stages(self.detector(), models, self._index, settings, recorded)
 
     # -- register ---------------------------------------------------------------------------------
     def detect(self, source: str | Path | np.ndarray, categories=None) -> DetectResult:
@@ -411,14 +412,36 @@ class Engine:
         max_frames: int | None = None,
         start_frame: int = 0,
         settings: Settings | None = None,
+        detections: DetectionLog | None = None,
     ) -> FileResult:
-        """One image or video (from `start_frame`, at most `max_frames` frames). Errors of the file are raised."""
-        return self.search_file_events(path, cancel, max_frames, start_frame, settings).run()
+        """One image or video (from `start_frame`, at most `max_frames` frames). Errors of the file are raised.
+        With `detections` (from record_detections) the detector is not run: its recorded boxes are replayed."""
+        return self.search_file_events(path, cancel, max_frames, start_frame, settings, detections).run()
 
     def search_file_events(self, path: str | Path, cancel: Cancel | None = None, max_frames: int | None = None,
-                           start_frame: int = 0, settings: Settings | None = None) -> FileRun:
+                           start_frame: int = 0, settings: Settings | None = None,
+                           detections: DetectionLog | None = None) -> FileRun:
         """One file as an iterable of FrameDone events; `.result` holds its FileResult once iterated."""
-        return FileRun(_search_file(self._stages(settings or self._settings), path, cancel, max_frames, start_frame))
+        stages = self._stages(settings or self._settings, detections)
+        return FileRun(_search_file(stages, path, cancel, max_frames, start_frame))
+
+    def record_detections(self, path: str | Path, max_frames: int | None = None, settings: Settings | None = None,
+                          progress: Callable[[int, int], None] | None = None) -> DetectionLog:
+        """Runs the detector once over a photo or a video (every sampleFt-th frame) and keeps its boxes, so later
+        searches of the same footage (other galleries, other thresholds) skip it."""
+        s = settings or self._settings
+        det, log = self.detector(), DetectionLog(str(path), sample_ft=s.sample_ft)
+        if media.media_kind(path) == "image":
+            log.frames[0] = det(media.read_image(path), s.categories, s.det_conf)
+            return log
+        with media.VideoReader(path) as video:
+            total = video.info.frame_count
+            stop = None if max_frames is None else max_frames
+            for idx, frame in video.frames(step=s.sample_ft, stop=stop):
+                log.frames[idx] = det(frame, s.categories, s.det_conf)
+                if progress:
+                    progress(idx + 1, stop or total)
+        return log
 
     # -- evaluation -------------------------------------------------------------------------------
     # The evaluation modules take features, an extractor or a crop policy, not the Engine; these methods hand
@@ -431,9 +454,11 @@ class Engine:
 
     def calibrate_folder(self, folder: str | Path, category: str = "person", target_fmr: float = 0.01,
                          flt: GtFilter | None = None, progress: Callable[[str], None] | None = None) -> Calibration:
-        """Threshold calibration on a labelled folder (Market-1501 names or MOT sequences)."""
+        """Threshold calibration on a labelled folder (Market-1501 names or MOT sequences); the open-set suggestion
+        counts the identities of this gallery (at least one: a user searches for someone)."""
         return _calibrate.calibrate_folder(folder, self.extractor(category), target_fmr, self.threshold(category),
-                                           self.reid_model_name(category), category, flt, progress)
+                                           self.reid_model_name(category), category, flt, progress,
+                                           gallery_identities=max(1, len(self.identities(category=category))))
 
     def apply_threshold(self, value: float, category: str = "person", local_path: str | Path | None = None) -> Path:
         """Saves `value` as the active model's threshold for `category` in the user's model file and uses it at once

@@ -30,8 +30,7 @@ class Detections:
 
     def select(self, idx) -> "Detections":
         idx = np.asarray(idx)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
+        idx = np.flatnonzero(idx) if idx.dtype == bool else idx.astype(np.int64)
         return Detections(
             self.xyxy[idx],
             self.conf[idx],
@@ -39,6 +38,17 @@ class Detections:
             [self.category[i] for i in idx],
             None if self.track_id is None else self.track_id[idx],
         )
+
+
+@dataclass
+class DetectionLog:
+    """The detections of one file, recorded once (frame index -> Detections; a photo is frame 0) and replayed
+    by later searches of the same footage: evaluations search it with many galleries, and the detector is
+    most of a search's time."""
+
+    path: str
+    frames: dict[int, Detections] = field(default_factory=dict)
+    sample_ft: int = 1
 
 
 @dataclass

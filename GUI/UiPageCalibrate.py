@@ -140,7 +140,7 @@ class CalibratePage(QWidget):
         self.browse_btn.setEnabled(folder_mode and not self.busy)
         ready = not folder_mode or bool(self.folder_edit.text().strip())
         self.compute_btn.setEnabled(ready and not self.busy)
-        suggested = self.calibration is not None and self.calibration.suggested_threshold is not None
+        suggested = self.calibration is not None and self.calibration.recommended_threshold is not None
         self.apply_btn.setEnabled(not self.busy and suggested)
         for w in (self.use_gallery, self.use_folder, self.category):
             w.setEnabled(not self.busy)
@@ -208,6 +208,20 @@ class CalibratePage(QWidget):
             fnmr = "not measurable" if s.fnmr is None else f"{100 * s.fnmr:.1f}%"
             lines.append(f"<b>Suggested threshold: {s.threshold:.3f}</b> for at most {100 * cal.target_fmr:.2f}% false "
                          f"matches (measured {100 * s.fmr:.2f}%); missed matches: {fnmr}.")
+        o = cal.open_set
+        if o is not None:
+            n = cal.gallery_identities
+            who = "1 registered identity" if n == 1 else f"{n} registered identities"
+            if o.resolved:
+                fnmr = "not measurable" if o.fnmr is None else f"{100 * o.fnmr:.1f}%"
+                lines.append(f"<b>Among strangers: {o.threshold:.3f}</b> keeps at most {100 * cal.target_fmr:.2f}% of "
+                             f"strangers from being matched to your {who} (a stranger is compared with each, "
+                             f"through several views); missed matches: {fnmr}.")
+            else:
+                lines.append(f"Among strangers ({who}): these {o.impostor_pairs} pairs are too few to measure the "
+                             f"per-pair rate it needs ({o.target_fmr:.2g}); prefer a lower threshold than suggested.")
+        if cal.recommended_threshold is not None:
+            lines.append(f"Apply saves <b>{cal.recommended_threshold:.3f}</b>.")
         at = cal.at_current
         if at is not None:
             fmr = "n/a" if at.fmr is None else f"{100 * at.fmr:.2f}%"
@@ -219,9 +233,9 @@ class CalibratePage(QWidget):
 
     def apply(self) -> None:
         cal = self.calibration
-        if cal is None or cal.suggested_threshold is None:
+        if cal is None or cal.recommended_threshold is None:
             return
-        value, cat = cal.suggested_threshold, self._cat()
+        value, cat = cal.recommended_threshold, self._cat()
         ans = QMessageBox.question(
             self, "Apply threshold",
             f"Save {value:.3f} as the {cat} match threshold of model '{cal.model}'?\n"

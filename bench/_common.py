@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets").resolve()
 os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Never touch the user's own gallery or settings.
+# Never touch the user's own gallery, settings or model choices (a bench that switches models writes them).
 os.environ.setdefault("REID_DATA_DIR", tempfile.mkdtemp(prefix="reid-bench-data-"))
+os.environ.setdefault("REID_LOCAL_CONFIG", str(Path(os.environ["REID_DATA_DIR"]) / "local_models.json"))
 
 PED_VIDEO = ASSETS / "videos" / "pedestrians" / "one-by-one-person-detection.mp4"
 BUS = ASSETS / "images" / "ultralytics" / "bus.jpg"

@@ -100,6 +100,7 @@ def test_photo_with_nobody_in_it(seeded, tmp_path):
 def test_missing_model_file_is_named(tmp_path, monkeypatch):
     monkeypatch.delenv("REID_MODELS_DIR")
     reg = load_registry()
+    reg.reid["person"] = "osnet_x0_25_msmt17"  # an ONNX model: its file is what goes missing here
     spec = reg.models["osnet_x0_25_msmt17"]
     reg.models[spec.name] = dataclasses.replace(spec, file="reid_person/not_there.onnx")
     eng = Engine(tmp_path / "g.db", Settings(keep_frames=False), registry=reg)
@@ -110,6 +111,7 @@ def test_missing_model_file_is_named(tmp_path, monkeypatch):
 
 def test_wrong_shaped_and_corrupt_models_are_refused(tmp_path):
     reg = load_registry()
+    reg.reid["person"] = "osnet_x0_25_msmt17"  # the ONNX model, replaced by wrong and damaged files below
     spec = reg.models["osnet_x0_25_msmt17"]
     # A detector file where a ReID model is expected: wrong input size and output shape.
     reg.models[spec.name] = dataclasses.replace(spec, file=str(ASSETS / "models/detection/yolov8n_int8.onnx"), sha256="")

@@ -30,22 +30,25 @@ def local_config(tmp_path, monkeypatch):
 
 def test_added_model_serves_a_category_after_reembedding(tmp_path, local_config):
     eng = Engine(tmp_path / "g.db", Settings(keep_frames=False))
+    first = eng.reid_model_name("person")
     eng.register(FRAME1, "P1", box=(867, 145, 1103, 780))
     eng.register(FRAME1, "P3", box=(397, 270, 514, 597))
     info = eng.add_model("osnet_copy", SPEC)
     assert info.dim == 512
     assert "osnet_copy" in json.loads(local_config.read_text(encoding="utf-8"))["models"]
-    assert eng._registry.reid_for("person").name == "osnet_x0_25_msmt17"  # added, not yet active
+    assert eng.reid_model_name("person") == first  # added, not yet active
 
     seen = []
     n = eng.set_active_model("person", "osnet_copy", progress=lambda k, t: seen.append((k, t)))
     assert n == 2 and seen[-1] == (2, 2)
     assert eng._registry.reid_for("person").name == "osnet_copy"
-    assert eng._gallery.models_in_use() == {"osnet_x0_25_msmt17": 2, "osnet_copy": 2}
+    assert eng._gallery.models_in_use() == {first: 2, "osnet_copy": 2}
+    # The copy embeds the stored (JPEG) crops as the shipped OSNet does: the same features, up to compression.
+    eng.set_active_model("person", "osnet_x0_25_msmt17")
     _, _, old = eng._gallery.features("osnet_x0_25_msmt17", "person")
     _, _, new = eng._gallery.features("osnet_copy", "person")
-    # Same network and preprocessing on the stored (JPEG) crops: the same features, up to compression.
     assert (np.sum(old * new, axis=1) > 0.97).all()
+    eng.set_active_model("person", "osnet_copy")
     labels = sorted(b.match.label for fr in eng.search_file(FRAME4).frames for b in fr.matches)
     assert labels == ["P1", "P3"]
     # Switching again finds nothing left to embed.
@@ -61,7 +64,7 @@ def test_features_of_another_model_are_never_compared(tmp_path, local_config):
     config.update_local_config(active_reid={"person": "osnet_bgr"})
     eng2 = Engine(tmp_path / "g.db", Settings(keep_frames=False))
     assert eng2._registry.reid_for("person").name == "osnet_bgr"
-    with pytest.raises(ModelError, match="cannot be compared"):  # the stored feature is from osnet_x0_25_msmt17
+    with pytest.raises(ModelError, match="cannot be compared"):  # the stored feature is from the default person model
         eng2.search_file(FRAME4)
     assert eng2.set_active_model("person", "osnet_bgr") == 1  # re-embedded with the new model: searchable again
     assert eng2.search_file(FRAME4).stats.detections > 0

@@ -442,8 +442,8 @@ def test_memory_stays_flat_over_a_long_video_with_many_tracks(eng, monkeypatch):
     sizes = []
     original = VideoSession._match
 
-    def spy(self, idx, frame, dets):
-        out = original(self, idx, frame, dets)
+    def spy(self, idx, frame, dets, looked=None):
+        out = original(self, idx, frame, dets, looked)
         sizes.append((idx, len(self.cache.tracks), len(self._searched), len(self.resolver.tracks)))
         if idx == 200:
             tracemalloc.start()

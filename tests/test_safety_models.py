@@ -25,9 +25,18 @@ PERSON_CROP = sorted(MARKET.glob("*.jpg"))[0]
 OTHER_CROP = sorted(MARKET.glob("*.jpg"))[1]
 
 
+# These tests damage, reshape and mix ONNX model files: they run with the ONNX OSNet serving people.
+ONNX_PERSON = "osnet_x0_25_msmt17"
+
+
+def onnx_registry() -> Registry:
+    reg = load_registry()
+    return Registry(reg.models, reg.detector, {**reg.reid, "person": ONNX_PERSON})
+
+
 @pytest.fixture(scope="module")
 def registry() -> Registry:
-    return load_registry()
+    return onnx_registry()
 
 
 def _registry_with(reg: Registry, which: str, **changes) -> Registry:
@@ -126,7 +135,7 @@ def test_wrong_shaped_detector_is_a_model_error(tmp_path, registry):
 def real_engine(tmp_path_factory):
     from Algorithm.outer_api import Engine, Settings
 
-    eng = Engine(tmp_path_factory.mktemp("models") / "gallery.db", Settings(keep_frames=False))
+    eng = Engine(tmp_path_factory.mktemp("models") / "gallery.db", Settings(keep_frames=False), registry=onnx_registry())
     eng.detector()
     yield eng
     eng.close()

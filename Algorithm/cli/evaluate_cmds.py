@@ -34,6 +34,11 @@ def _gt_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-height", type=float, default=50.0, help="MOT: GT boxes at least this tall, px (default 50)")
 
 
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="ReID model to evaluate (default: the one serving --category); "
+                                   "`python -m Algorithm models list` names them")
+
+
 def add_parsers(sub) -> None:
     """Adds this module's sub-commands to the main parser."""
     ev = sub.add_parser("evaluate", help="measure the ReID model on labelled data")
@@ -45,6 +50,7 @@ def add_parsers(sub) -> None:
     r.add_argument("--category", choices=CATEGORIES, default="person")
     r.add_argument("--device", choices=DEVICES, default="auto")
     r.add_argument("--per-query", action="store_true", help="also print each query's rank and AP")
+    _model_arg(r)
     _gt_args(r)
     t = esub.add_parser("tracks", help="precision / recall of sightings on MOT sequence(s), "
                                        "GT identities registered from their first frame")
@@ -60,7 +66,25 @@ def add_parsers(sub) -> None:
     t.add_argument("--category", choices=CATEGORIES, default="person", help="category searched (MOT GT is pedestrians)")
     t.add_argument("--device", choices=DEVICES, default="auto")
     t.add_argument("--quiet", action="store_true")
+    _model_arg(t)
     _gt_args(t)
+
+    o = esub.add_parser("openset", help="one registered identity at a time among strangers: precision, recall "
+                                        "and false sightings (MOT sequences, or a video with --labels)")
+    o.add_argument("path", type=Path, help="MOT sequence(s), or a labels JSON file of a video (see --labels)")
+    o.add_argument("--labels", action="store_true",
+                   help='PATH is a labels file: {"video": "clip.mp4", "people": [{"label": "Anna", "frame": 300, '
+                        '"box": [x1, y1, x2, y2] (optional), "in_view": [[225, 450]]}]}')
+    o.add_argument("--threshold", type=A.threshold, help="match distance (default: the model's)")
+    o.add_argument("--sample-ft", type=A.sample_ft, default=1, help="video: process every k-th frame (default 1)")
+    o.add_argument("--max-frames", type=int, help="video: only the first N frames")
+    o.add_argument("--iou", type=float, default=0.5, help="MOT: IoU with the GT box for a right box (default 0.5)")
+    o.add_argument("--out", type=Path, help="write the figures as JSON")
+    o.add_argument("--category", choices=CATEGORIES, default="person")
+    o.add_argument("--device", choices=DEVICES, default="auto")
+    o.add_argument("--quiet", action="store_true")
+    _model_arg(o)
+    _gt_args(o)
 
     c = sub.add_parser("calibrate", help="suggest a match threshold for a target false-match rate, with a plot")
     c.add_argument("folder", type=Path, nargs="?", help="evaluation folder: Market-1501 naming or MOT sequence(s)")
@@ -73,6 +97,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--out", type=Path, help="write the calibration as JSON")
     c.add_argument("--category", choices=CATEGORIES, default="person")
     c.add_argument("--device", choices=DEVICES, default="auto")
+    _model_arg(c)
     _gt_args(c)
 
     k = sub.add_parser("rank", help="picture of the gallery photos nearest to a query")
@@ -90,7 +115,7 @@ def add_parsers(sub) -> None:
 
 def run(args) -> int:
     if args.cmd == "evaluate":
-        return _evaluate_reid(args) if args.what == "reid" else _evaluate_tracks(args)
+        return {"reid": _evaluate_reid, "tracks": _evaluate_tracks, "openset": _evaluate_openset}[args.what](args)
     if args.cmd == "calibrate":
         return _calibrate(args)
     if args.cmd == "rank":
@@ -107,7 +132,16 @@ def _scratch_engine(args, path: Path | None = None):
         atexit.register(shutil.rmtree, tmp, True)
         path = Path(tmp) / "gallery.db"
     category = getattr(args, "category", "person")
-    return Engine(path, Settings().with_(keep_frames=False, device=args.device, categories=(category,)))
+    registry = None
+    if getattr(args, "model", None):
+        from dataclasses import replace
+
+        from Algorithm.models.registry import load_registry
+
+        registry = load_registry()
+        registry.get(args.model)  # a clear error for an unknown name
+        registry = replace(registry, reid={**registry.reid, category: args.model})
+    return Engine(path, Settings().with_(keep_frames=False, device=args.device, categories=(category,)), registry=registry)
 
 
 def _filter(args):
@@ -205,8 +239,42 @@ def _evaluate_tracks(args) -> int:
     return 0
 
 
+# -- evaluate openset ----------------------------------------------------------------------------------
+def _evaluate_openset(args) -> int:
+    from Algorithm.evaluation import openset_eval as ose
+
+    progress = None if args.quiet else (lambda m: print(m, file=sys.stderr))
+    if args.labels:
+        labels = ose.read_labels(args.path)
+        res = ose.evaluate_openset_video(labels, lambda p: _scratch_engine(args, p), args.threshold, args.sample_ft,
+                                         args.category, args.max_frames, progress)
+        unit = "frames"
+    else:
+        res = ose.evaluate_openset_mot(args.path, lambda p: _scratch_engine(args, p), args.threshold, _filter(args),
+                                       args.iou, args.category, progress)
+        unit = "boxes"
+    print(f"model {res.model}, threshold {res.threshold:g}" + (f", sampleFt {res.sample_ft}" if args.labels else "")
+          + f": each identity registered alone, the others are strangers ({unit} scored)")
+    print(f"{'identity':<22}{'right':>7}{'wrong':>7}{'in view':>9}{'precision':>11}{'recall':>8}")
+    for i in res.identities:
+        print(f"{i.label:<22}{i.right:>7}{i.wrong:>7}{i.in_view:>9}{_num(i.precision, '.3f'):>11}{_num(i.recall, '.3f'):>8}"
+              + "".join(f"  false {f.start_frame}-{f.end_frame} ({f.seconds:.1f} s)" for f in i.false_sightings))
+    line = (f"ALL: precision {_num(res.precision, '.3f')}, recall {_num(res.recall, '.3f')} "
+            f"(right {res.right}, wrong {res.wrong})")
+    if res.mot is not None:
+        line += (f"; recall among detected people {_num(res.mot.recall_given_detected, '.3f')}; "
+                 f"false claims on other people {res.mot.fp_on_strangers} (IoU >= {args.iou:g} with someone else's "
+                 f"GT box), other wrong boxes {res.mot.fp - res.mot.fp_on_strangers} (on no GT box of another person)")
+    else:
+        line += f"; false sightings {len(res.false_sightings)} (longest {res.longest_false_s:.1f} s)"
+    print(line)
+    _write_json(res.to_json(), args.out)
+    return 0
+
+
 # -- calibrate -----------------------------------------------------------------------------------------
 def _calibrate(args) -> int:
+    from Algorithm.evaluation.calibrate import VIEWS_PER_TRACK
     from Algorithm.evaluation.plots import calibration_figure, save_figure
     from Algorithm.outer_api import Engine, Settings
 
@@ -237,6 +305,14 @@ def _calibrate(args) -> int:
     if s:
         print(f"  suggested threshold for FMR <= {args.target_fmr:g}: {s.threshold:.3f} "
               f"(FMR {s.fmr:.4f}, missed matches {_pct(s.fnmr)})")
+    o = cal.open_set
+    if o:
+        print(f"  open set: a stranger meets {cal.gallery_identities} identit{'y' if cal.gallery_identities == 1 else 'ies'} "
+              f"x {VIEWS_PER_TRACK} views; at most {args.target_fmr:g} of strangers matched needs per-pair FMR "
+              f"{o.target_fmr:.2g}: threshold {o.threshold:.3f} (missed matches {_pct(o.fnmr)}"
+              + ("" if o.resolved else f"; not measurable with {o.impostor_pairs} pairs") + ")")
+    if cal.recommended_threshold is not None:
+        print(f"  recommended threshold: {cal.recommended_threshold:.3f}")
     if cal.other_targets:
         print("  other targets: " + ", ".join(
             f"FMR {o.target_fmr:g} -> {o.threshold:.3f} (missed {_pct(o.fnmr)}{'' if o.resolved else ', not measurable'})"
@@ -252,13 +328,14 @@ def _calibrate(args) -> int:
         print(f"plot written to {save_figure(calibration_figure(cal), args.plot)}")
     _write_json(cal.to_json(), args.out)
     if args.save:
-        if not s:
+        value = cal.recommended_threshold
+        if value is None:
             print("error: nothing to save (no suggestion)", file=sys.stderr)
             return 2
         from Algorithm.evaluation.calibrate import save_threshold
 
-        dest = save_threshold(s.threshold, args.category, args.local_config)
-        print(f"threshold {s.threshold:.3f} saved for {cal.category} in {dest}")
+        dest = save_threshold(value, args.category, args.local_config)
+        print(f"threshold {value:.3f} saved for {cal.category} in {dest}")
     return 0
 
 

@@ -37,8 +37,11 @@ class Calibration:
     category: str = "person"
     source_notes: list[str] = field(default_factory=list)  # what the source adds (data caveats)
     identities_with_several_photos: int | None = None  # gallery calibrations only
+    # How many identities a stranger is compared with (the gallery's, for the open-set suggestion; None: not known)
+    gallery_identities: int | None = None
     # read off the pairs:
     suggested: Suggestion | None = field(init=False)  # None without impostor pairs
+    open_set: Suggestion | None = field(init=False)  # the per-pair rate that keeps strangers under target_fmr
     at_current: Rates | None = field(init=False)  # None without a current threshold
     other_targets: list[Suggestion] = field(init=False)
     equal_error: EqualError | None = field(init=False)
@@ -49,6 +52,10 @@ class Calibration:
         p, cur = self.pairs, self.current_threshold
         has_imp = len(p.impostor) > 0
         self.suggested = suggest_threshold(p.impostor, self.target_fmr, p.genuine) if has_imp else None
+        self.open_set = None
+        if has_imp and self.gallery_identities:
+            self.open_set = suggest_threshold(p.impostor, open_set_pair_rate(self.target_fmr, self.gallery_identities),
+                                              p.genuine)
         self.at_current = None if cur is None else Rates.at(p.genuine, p.impostor, cur)
         self.other_targets = [suggest_threshold(p.impostor, t, p.genuine) for t in OTHER_TARGETS] if has_imp else []
         self.equal_error = equal_error(p.genuine, p.impostor)
@@ -80,6 +87,16 @@ class Calibration:
         return None if self.suggested is None else self.suggested.threshold
 
     @property
+    def recommended_threshold(self) -> float | None:
+        """The threshold to use: the per-pair suggestion, or the open-set one when it is stricter and measurable
+        (a stranger meets every registered identity, with several views, so per-pair rates add up)."""
+        if self.suggested is None:
+            return None
+        if self.open_set is not None and self.open_set.resolved:
+            return min(self.suggested.threshold, self.open_set.threshold)
+        return self.suggested.threshold
+
+    @property
     def notes(self) -> list[str]:
         notes = list(self.pairs.notes)
         if not len(self.pairs.genuine):
@@ -92,7 +109,7 @@ class Calibration:
     def with_target(self, target_fmr: float) -> "Calibration":
         """The same pairs, the suggestion for another target false-match rate (cheap: no re-embedding)."""
         return Calibration(self.pairs, self.source, target_fmr, self.current_threshold, self.model, self.category,
-                           list(self.source_notes), self.identities_with_several_photos)
+                           list(self.source_notes), self.identities_with_several_photos, self.gallery_identities)
 
     def to_json(self) -> dict:
         out = {
@@ -109,6 +126,10 @@ class Calibration:
             "impostor_pairs_total": self.impostor_pairs_total,
             "target_fmr": self.target_fmr,
             "suggested": None if self.suggested is None else self.suggested.to_json(),
+            "gallery_identities": self.gallery_identities,
+            "open_set": None if self.open_set is None else self.open_set.to_json(),
+            "open_set_views_per_identity": VIEWS_PER_TRACK,
+            "recommended_threshold": self.recommended_threshold,
             "current_threshold": self.current_threshold,
             "at_current": None if self.at_current is None else self.at_current.to_json(),
             "other_targets": [s.to_json(with_note=False) for s in self.other_targets],
@@ -122,19 +143,33 @@ class Calibration:
         return out
 
 
+# A track is searched with its aggregate feature and each of its kept crops (pipeline.track_cache: keep_best 3),
+# and matches an identity by the closest: one stranger's track makes about this many comparisons per identity.
+VIEWS_PER_TRACK = 4
+
+
+def open_set_pair_rate(stranger_rate: float, identities: int, views: int = VIEWS_PER_TRACK) -> float:
+    """The per-pair false-match rate that keeps the share of strangers matched to someone at `stranger_rate`,
+    when a stranger is compared with `identities` identities through `views` views each (taken as independent
+    comparisons: an approximation, close for small rates)."""
+    n = max(1, int(identities)) * max(1, int(views))
+    return 1.0 - (1.0 - stranger_rate) ** (1.0 / n)
+
+
 def calibrate_features(feats, pids, cams=None, groups=None, *, source: str, target_fmr: float = 0.01,
                        current_threshold: float | None = None, model: str = "", category: str = "person",
                        exclude_same_cam: bool = True, notes: Sequence[str] = (),
-                       identities_with_several_photos: int | None = None) -> Calibration:
+                       identities_with_several_photos: int | None = None,
+                       gallery_identities: int | None = None) -> Calibration:
     """A calibration from features with their identities (and cameras / groups, see pairs.pair_distances)."""
     pairs = pair_distances(feats, pids, cams, groups, exclude_same_cam=exclude_same_cam)
     return Calibration(pairs, source, target_fmr, current_threshold, model, category, list(notes),
-                       identities_with_several_photos)
+                       identities_with_several_photos, gallery_identities)
 
 
 def calibrate_folder(folder: str | Path, extractor: Extractor, target_fmr: float = 0.01, current_threshold: float | None = None,
                      model: str = "", category: str = "person", flt: GtFilter | None = None,
-                     progress: Progress | None = None) -> Calibration:
+                     progress: Progress | None = None, gallery_identities: int | None = None) -> Calibration:
     """From an evaluation folder: Market-1501 naming (pairs across cameras) or MOT sequences (GT crops;
     same-identity pairs across frames, different-identity pairs inside each sequence)."""
     query, gallery = crop_set(folder, flt)
@@ -148,7 +183,8 @@ def calibrate_folder(folder: str | Path, extractor: Extractor, target_fmr: float
         notes.append("Market naming: same-identity pairs only across cameras (same camera excluded)")
     return calibrate_features(feats, np.concatenate([s.pids for s in sets]), np.concatenate([s.cams for s in sets]),
                               np.concatenate([s.groups for s in sets]), source=str(folder), target_fmr=target_fmr,
-                              current_threshold=current_threshold, model=model, category=category, notes=notes)
+                              current_threshold=current_threshold, model=model, category=category, notes=notes,
+                              gallery_identities=gallery_identities)
 
 
 def calibrate_gallery_features(vecs: np.ndarray, ident_ids: np.ndarray, source: str, target_fmr: float = 0.01,
@@ -162,7 +198,7 @@ def calibrate_gallery_features(vecs: np.ndarray, ident_ids: np.ndarray, source: 
     notes = [] if multi else ["No identity has two or more photos: add more photos per person to measure missed matches"]
     return calibrate_features(vecs, ident_ids, source=source, target_fmr=target_fmr, current_threshold=current_threshold,
                               model=model, category=category, exclude_same_cam=False, notes=notes,
-                              identities_with_several_photos=multi)
+                              identities_with_several_photos=multi, gallery_identities=len(np.unique(ident_ids)))
 
 
 def save_threshold(value: float, category: str = "person", local_path: str | Path | None = None) -> Path:

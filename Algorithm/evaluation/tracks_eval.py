@@ -25,7 +25,7 @@ from Algorithm.evaluation.sighting_score import (
     SweepPoint,
     score,
 )
-from Algorithm.types import FrameDone
+from Algorithm.types import DetectionLog, FrameDone
 
 FORMAT = "reid-app-eval-tracks"
 SWEEP = tuple(round(float(t), 3) for t in np.arange(0.05, 0.601, 0.025))
@@ -45,7 +45,7 @@ class SearchEngine(Protocol):
 
     def update_settings(self, **kw) -> object: ...
 
-    def search_file_events(self, path: str | Path) -> Iterable[FrameDone]: ...
+    def search_file_events(self, path: str | Path, detections: DetectionLog | None = None) -> Iterable[FrameDone]: ...
 
     def close(self) -> None: ...
 
@@ -156,7 +156,7 @@ def evaluate_tracks(
             eng = make_engine(tmp / f"{seq.name}.db")
             try:
                 model_name = eng.reid_model_name(category)
-                recs, info = _track_sequence(eng, seq, flt, iou_min, category, progress, max_frames, hold_out)
+                recs, info = search_sequence(eng, seq, flt, iou_min, category, progress, max_frames, hold_out)
             finally:
                 eng.close()
             all_records.extend(recs)
@@ -180,8 +180,12 @@ def evaluate_tracks(
     )
 
 
-def _track_sequence(eng: SearchEngine, seq: Path, flt: GtFilter, iou_min: float, category: str,
-                    progress: Progress | None, max_frames: int | None, hold_out: float) -> tuple[list[Record], SequenceInfo]:
+def search_sequence(eng: SearchEngine, seq: Path, flt: GtFilter, iou_min: float, category: str,
+                    progress: Progress | None, max_frames: int | None, hold_out: float,
+                    only: set[int] | None = None,
+                    detections: dict[Path, DetectionLog] | None = None) -> tuple[list[Record], SequenceInfo]:
+    """Registers the sequence's identities (all but the held-out share, or just `only`), searches every frame
+    (replaying `detections` where given) and returns the records to score."""
     frames = mot_frames(seq)
     if max_frames:
         frames = dict(list(frames.items())[:max_frames])
@@ -195,7 +199,10 @@ def _track_sequence(eng: SearchEngine, seq: Path, flt: GtFilter, iou_min: float,
         if tid not in first:
             first[tid], first_box[tid] = int(row[0]), xywh_to_xyxy(row)
     ordered = sorted(first)
-    strangers = {t for i, t in enumerate(ordered) if int((i + 1) * hold_out) > int(i * hold_out)}
+    if only is not None:
+        strangers = {t for t in ordered if t not in only}
+    else:
+        strangers = {t for i, t in enumerate(ordered) if int((i + 1) * hold_out) > int(i * hold_out)}
     for t in strangers:
         del first[t]
     label_of = {tid: f"gt{tid}" for tid in first}
@@ -213,7 +220,8 @@ def _track_sequence(eng: SearchEngine, seq: Path, flt: GtFilter, iou_min: float,
         any_gt.setdefault((int(r[0]), int(r[1])), []).append(xywh_to_xyxy(r))
     records: list[Record] = []
     for fi, (fr, fpath) in enumerate(frames.items()):
-        got = [e.result for e in eng.search_file_events(fpath)]  # one photo: one FrameDone with every box
+        log = (detections or {}).get(fpath)
+        got = [e.result for e in eng.search_file_events(fpath, detections=log)]  # a photo: one FrameDone, every box
         boxes = got[0].boxes if got else []
         preds = [(tid_of_label.get(b.match.label), b.box, float(b.match.distance)) for b in boxes if b.match is not None]
         det_boxes = [b.box for b in boxes]

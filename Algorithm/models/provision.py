@@ -75,7 +75,8 @@ def main(action: str, source: Path | None = None) -> int:
             continue
         try:
             if action == "fetch":
-                state = provision(spec, source)
+                states = [provision(f, source) for f in spec.files()]  # the model file and its companions
+                state = states[0] if len(set(states)) == 1 else ", ".join(states)
             else:
                 path = reg.path_of(spec.name)
                 verify(spec, path)

@@ -29,7 +29,8 @@ class ModelSpec:
     url: str = ""
     source: str = ""
     licence: str = ""
-    backend: str = "ultralytics"  # detectors: "onnx" (direct ONNX Runtime, YOLOv8 heads) | "ultralytics" | "yolox"
+    # detectors: "onnx" (direct ONNX Runtime, YOLOv8 heads) | "ultralytics" | "yolox"; reid: "onnx" | "openvino"
+    backend: str = "ultralytics"
     input_size: tuple[int, int] = (256, 128)  # (height, width)
     conf: float = 0.25
     iou: float = 0.7
@@ -45,6 +46,8 @@ class ModelSpec:
     thresholds: dict = field(default_factory=dict)  # per-category overrides of threshold
     trained_on: dict = field(default_factory=dict)  # category -> what the model was trained on, in words
     stand_in: tuple = ()  # categories served without being trained for them (said plainly to the user)
+    # Files the model needs beside `file` (an OpenVINO IR's .bin weights), each {file, sha256, size, url}.
+    companions: tuple = ()
 
     @classmethod
     def from_dict(cls, name: str, data: dict) -> "ModelSpec":
@@ -60,6 +63,8 @@ class ModelSpec:
             kw["categories"] = tuple(kw["categories"])
         if "stand_in" in kw:
             kw["stand_in"] = tuple(kw["stand_in"])
+        if "companions" in kw:
+            kw["companions"] = tuple(dict(c) for c in kw["companions"])
         if kw.get("kind") not in ("detector", "reid"):
             raise ModelError(f"Model '{name}' needs kind 'detector' or 'reid'")
         return cls(name=name, **kw)
@@ -72,10 +77,17 @@ class ModelSpec:
         if isinstance(d["categories"], tuple):
             d["categories"] = list(d["categories"])
         d["stand_in"] = list(d["stand_in"])
+        d["companions"] = [dict(c) for c in d["companions"]]
         return d
 
     def threshold_for(self, category: str) -> float:
         return float(self.thresholds.get(category, self.threshold))
+
+    def files(self) -> list[ModelSpec]:
+        """The model's own file and its companions, each as a spec that provisioning and checks can use."""
+        extra = [ModelSpec(f"{self.name} ({Path(c['file']).name})", self.kind, c["file"], sha256=c.get("sha256", ""),
+                           size=int(c.get("size", 0)), url=c.get("url", "")) for c in self.companions]
+        return [self, *extra]
 
 
 def weight_dirs() -> list[Path]:
@@ -111,6 +123,12 @@ class Registry:
         for p in candidates:
             if p.is_file():
                 verify(spec, p)
+                for extra in spec.files()[1:]:  # an OpenVINO .bin beside its .xml
+                    companion = p.parent / Path(extra.file).name
+                    if not companion.is_file():
+                        raise ModelError(f"Model file {companion} of '{name}' is missing. Run install.sh / install.bat "
+                                         "(or `python -m Algorithm models fetch`) to provision it.")
+                    verify(extra, companion)
                 return p
         raise ModelError(
             f"Model file for '{name}' is missing: {spec.file}. Looked in: "

@@ -91,3 +91,67 @@ def ort_session(path: Path, device: str, name: str):
     except Exception as e:
         raise ModelError(f"Cannot load model '{name}' from {path}: not a valid ONNX model ({e})") from e
     return sess, sess.get_providers()[0]
+
+
+class _Port:
+    """What ReIdExtract reads of a model input/output: its name and shape (ints, or None where dynamic)."""
+
+    def __init__(self, name: str, shape: list):
+        self.name, self.shape = name, shape
+
+
+class OpenVinoSession:
+    """An OpenVINO compiled model behind the slice of ONNX Runtime's InferenceSession the app uses
+    (get_inputs, get_outputs, run), so ReID models in OpenVINO IR (Intel Open Model Zoo) run beside ONNX ones.
+
+    The batch axis is made dynamic (OMZ files are saved with batch 1), so a frame's crops run in one call.
+    OpenVINO runs on the CPU here: its "GPU" device is an Intel GPU, so on an NVIDIA machine the detector
+    uses CUDA and these ReID models the CPU (they embed a few crops per track, not every box of every frame).
+    """
+
+    def __init__(self, path: Path, name: str):
+        try:
+            import openvino as ov
+        except ImportError as e:
+            raise ModelError(f"Model '{name}' is an OpenVINO model and needs the `openvino` package "
+                             f"(pip install openvino; the install scripts do it): {e}") from e
+        try:
+            core = ov.Core()
+            model = core.read_model(str(path))
+            if len(model.inputs) != 1:
+                raise ModelError(f"ReID model '{name}' must take one image input, it takes {len(model.inputs)}")
+            shape = model.inputs[0].partial_shape
+            if shape.rank.get_length() == 4:
+                model.reshape({model.inputs[0].any_name: ov.PartialShape([-1, *[d.get_length() for d in list(shape)[1:]]])})
+            threads, _ = ort_thread_settings()
+            config = {"INFERENCE_NUM_THREADS": threads} if threads else {}
+            self._compiled = core.compile_model(model, "CPU", config)
+        except ModelError:
+            raise
+        except Exception as e:
+            raise ModelError(f"Cannot load model '{name}' from {path}: not a valid OpenVINO IR model ({e})") from e
+
+        def port(p):
+            return _Port(p.any_name, [d.get_length() if d.is_static else None for d in p.partial_shape])
+
+        self._inputs = [port(p) for p in self._compiled.inputs]
+        self._outputs = [port(p) for p in self._compiled.outputs]
+        self._request = self._compiled.create_infer_request()
+
+    def get_inputs(self) -> list[_Port]:
+        return self._inputs
+
+    def get_outputs(self) -> list[_Port]:
+        return self._outputs
+
+    def run(self, _output_names, feeds: dict) -> list:
+        (x,) = feeds.values()
+        out = self._request.infer({0: x})
+        return [out[self._compiled.outputs[0]].copy()]
+
+
+def open_session(path: Path, device: str, name: str, backend: str = "onnx"):
+    """(session, provider) for a ReID model file: ONNX Runtime, or OpenVINO for backend 'openvino'."""
+    if backend == "openvino":
+        return OpenVinoSession(path, name), "OpenVINO CPU"
+    return ort_session(path, device, name)

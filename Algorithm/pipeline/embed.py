@@ -1,4 +1,4 @@
-"""ReID embeddings on ONNX Runtime, preprocessing taken from the model config."""
+"""ReID embeddings (ONNX Runtime, or OpenVINO for OpenVINO IR models), preprocessing taken from the model config."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 
 from Algorithm.errors import ModelError
 from Algorithm.models.registry import ModelSpec
-from Algorithm.models.runtime import ort_session
+from Algorithm.models.runtime import open_session
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ class ReIdExtract:
 
     def __init__(self, spec: ModelSpec, path: Path, device: str = "cpu"):
         self.spec = spec
-        self.sess, self.provider = ort_session(path, device, spec.name)
+        self.sess, self.provider = open_session(path, device, spec.name, spec.backend)
         inp = self.sess.get_inputs()
         outs = self.sess.get_outputs()
         if len(inp) != 1 or len(inp[0].shape) != 4:

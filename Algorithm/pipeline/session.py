@@ -20,11 +20,12 @@ from Algorithm.pipeline.embed import ReIdExtract
 from Algorithm.pipeline.match import assign_unique
 from Algorithm.pipeline.resolve import TrackResolver
 from Algorithm.pipeline.sightings import SightingsBuilder, merge_gap
-from Algorithm.pipeline.track import Tracker
+from Algorithm.pipeline.stretches import Stretches
+from Algorithm.pipeline.track import Tracker, track_buffer
 from Algorithm.pipeline.track_cache import CachePolicy, TrackCache
 from Algorithm.settings import Settings
 from Algorithm.storage.vector_index import SearchIndex
-from Algorithm.types import BoxResult, Detections, FileResult, FrameResult, Match, Sighting
+from Algorithm.types import BoxResult, DetectionLog, Detections, FileResult, FrameResult, Match, Sighting
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Stages:
     models: dict[str, CategoryModel]
     index: SearchIndex
     settings: Settings
+    recorded: DetectionLog | None = None  # replayed instead of running the detector (frames it lacks: none found)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,8 @@ class VideoSession:
         s = stages.settings
         self.stages, self.source = stages, source
         tracked = s.tracking and source.kind == "video"
-        self.tracker = Tracker(s.tracker, track_buffer=max(30, int(source.fps))) if tracked else _OneFrameTracks()
+        self.tracker = Tracker(s.tracker, track_buffer(source.fps, s.sample_ft)) if tracked else _OneFrameTracks()
+        self.stretches = Stretches(source.fps, s.sample_ft) if tracked else None
         policy = CachePolicy(refresh_frames=s.refresh_frames) if tracked else CachePolicy(**_ONE_FRAME_POLICY)
         self.cache = TrackCache(policy)
         self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
@@ -102,10 +105,19 @@ class VideoSession:
         """Detect, track, embed what needs it, search, and give each box its track's identity so far."""
         s, src = self.stages.settings, self.source
         t_s = frame_index / src.fps if src.fps else 0.0
-        dets = self.stages.detector(frame, s.categories, s.det_conf)
+        if self.stages.recorded is not None:
+            dets = self.stages.recorded.frames.get(frame_index) or Detections.empty()
+            dets = dets.select([i for i, c in enumerate(dets.category) if c in s.categories])  # a copy, as a detector gives
+        else:
+            dets = self.stages.detector(frame, s.categories, s.det_conf)
         self.result.stats.detections += len(dets)
         dets = self.tracker.update(dets, frame)
-        boxes = self._boxes(dets, self._match(frame_index, frame, dets))
+        looked: dict[int, np.ndarray] = {}
+        if self.stretches is not None:
+            looked = self._check_stretches(frame_index, frame, dets)
+            dets.track_id = self.stretches.ids(frame_index, dets.track_id, dets.xyxy)
+            self.stretches.forget_before(frame_index - self.cache.policy.forget_frames)
+        boxes = self._boxes(dets, self._match(frame_index, frame, dets, looked))
         self.resolver.add(frame_index, t_s, boxes)
         for b in boxes:
             if b.match:
@@ -146,16 +158,39 @@ class VideoSession:
             self._labels = (rev, self.stages.index.gallery.labels())
         return self._labels[1]
 
-    def _match(self, idx: int, frame: np.ndarray, dets: Detections) -> list[Match | None]:
-        """Live matches of this frame's boxes: each track's closest identity so far, one box per identity."""
+    def _check_stretches(self, idx: int, frame: np.ndarray, dets: Detections) -> dict[int, np.ndarray]:
+        """Tracks found again after a gap, or whose box jumped: embeds their crop and starts a new stretch
+        where it is farther from the stretch's feature than the match threshold. Returns row -> feature."""
+        rows = self.stretches.to_check(idx, dets.track_id, dets.xyxy)
+        looked: dict[int, np.ndarray] = {}
+        for cat in self.stages.settings.categories:
+            cat_rows = [i for i in rows if dets.category[i] == cat]
+            if not cat_rows:
+                continue
+            cm = self.stages.models[cat]
+            for i, f in zip(cat_rows, cm.extractor.embed_boxes(frame, dets.xyxy[cat_rows])):
+                tid = int(dets.track_id[i])
+                old, _ = self.cache.feature(self.stretches.current(tid))
+                if old is not None and 1.0 - float(f @ old) >= cm.threshold:
+                    self.stretches.split(tid)
+                looked[i] = f
+        return looked
+
+    def _match(self, idx: int, frame: np.ndarray, dets: Detections,
+               looked: dict[int, np.ndarray] | None = None) -> list[Match | None]:
+        """Live matches of this frame's boxes: each track's closest identity so far, one box per identity.
+        `looked`: features already computed this frame (row -> feature), used instead of embedding again."""
         stages, cache, resolver = self.stages, self.cache, self.resolver
+        looked = looked or {}
         h, w = frame.shape[:2]
-        todo = cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h, settled=resolver.settled)
+        todo = set(cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h, settled=resolver.settled)) | set(looked)
         for cat in stages.settings.categories:
-            rows = [i for i in todo if dets.category[i] == cat]
+            rows = sorted(i for i in todo if dets.category[i] == cat)
             if rows:
-                feats = stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[rows])
-                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], feats, w, h)
+                new = [i for i in rows if i not in looked]
+                feats = dict(zip(new, stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[new]))) if new else {}
+                feats.update((i, looked[i]) for i in rows if i in looked)
+                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], np.stack([feats[i] for i in rows]), w, h)
         rev = stages.index.gallery.revision()
         if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
             resolver.retain(set(self._current_labels(rev)))

@@ -24,6 +24,17 @@ class _TrackerInput:
         return _TrackerInput(self.xyxy[idx], self.conf[idx], self.cls[idx])
 
 
+# How long a lost track is kept for re-association, in seconds of video (not processed frames: at sampleFt 5
+# on a 10 fps video, ByteTrack's default 30 frames were 15 s, long enough to join the next person who
+# walked in where the last one left).
+TRACK_MEMORY_S = 2.0
+
+
+def track_buffer(fps: float, sample_ft: int, memory_s: float = TRACK_MEMORY_S) -> int:
+    """The tracker's buffer in processed frames for `memory_s` seconds of video."""
+    return max(1, int(round(memory_s * (fps or 25.0) / max(1, sample_ft))))
+
+
 class Tracker:
     """Gives every detection kept by the tracker a stable id; one Tracker per file (a VideoSession owns it)."""
 
