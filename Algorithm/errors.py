@@ -19,3 +19,16 @@ class GalleryError(ReIdError):
 
 class NothingFoundError(InputError):
     """The photo holds nobody of the asked category."""
+
+
+class WrongCategoryError(NothingFoundError):
+    """The photo holds nobody of the asked category but is filled by an object of another one."""
+
+    def __init__(self, message: str, asked: str, seen: str):
+        super().__init__(message)
+        self.asked = asked
+        self.seen = seen  # the category the photo looks like
+
+
+class SeveralFoundError(InputError):
+    """The photo holds several separate objects of the category: the user must choose one (a box)."""

@@ -21,19 +21,30 @@ from typing import Callable, Iterator
 import numpy as np
 
 from Algorithm import media, rules
-from Algorithm.errors import GalleryError, InputError, ModelError, NothingFoundError, ReIdError
+from Algorithm.errors import (
+    GalleryError,
+    InputError,
+    ModelError,
+    NothingFoundError,
+    ReIdError,
+    SeveralFoundError,
+    WrongCategoryError,
+)
 from Algorithm.evaluation import calibrate as _calibrate
 from Algorithm.evaluation import ranking as _ranking
 from Algorithm.evaluation import reid_eval as _reid_eval
+from Algorithm.evaluation import tracklets_eval as _tracklets
 from Algorithm.evaluation.calibrate import Calibration
 from Algorithm.evaluation.datasets import GtFilter
 from Algorithm.evaluation.error_rates import Suggestion
 from Algorithm.evaluation.ranking import RankedPhoto, Ranking
 from Algorithm.evaluation.reid_eval import ReidEvaluation
+from Algorithm.evaluation.tracklets_eval import TrackletsEvaluation
 from Algorithm.evaluation.tracks_eval import TracksEvaluation
 from Algorithm.models.registry import ModelSpec, Registry, load_registry, update_local_config
 from Algorithm.models.runtime import DeviceOption, device_options, resolve_device
 from Algorithm.pipeline.crop_policy import CropChoice, choose_crop, crop_box
+from Algorithm.pipeline.crop_policy import verdict as _verdict
 from Algorithm.pipeline.detect import Detector
 from Algorithm.pipeline.embed import ReIdExtract
 from Algorithm.pipeline.runner import Cancel, error_result
@@ -59,8 +70,12 @@ from Algorithm.types import (
     FrameDone,
     FrameResult,
     IdentityInfo,
+    MergeResult,
     ModelAdded,
     ModelSummary,
+    PhotoCheck,
+    PhotoVerdict,
+    RegisterOutcome,
     RegisterResult,
     ReidModelChoice,
     ReidModelInfo,
@@ -72,14 +87,16 @@ from Algorithm.types import (
 
 __all__ = [
     "Engine", "Settings", "SearchReport", "DetectResult", "CropChoice",
-    "ReIdError", "InputError", "ModelError", "GalleryError", "NothingFoundError",
+    "ReIdError", "InputError", "ModelError", "GalleryError", "NothingFoundError", "SeveralFoundError", "WrongCategoryError",
     "BoxResult", "Detections", "DetectionLog", "EntryInfo", "FileResult", "FrameResult", "IdentityInfo", "RegisterResult",
+    "RegisterOutcome", "MergeResult", "PhotoCheck", "PhotoVerdict",
     "Segment", "Sighting", "ModelSummary", "ReidModelInfo", "ReidModelChoice", "ModelAdded",
     "SearchEvent", "FileStarted", "FrameDone", "FileDone", "Finished",
     "DeviceOption", "device_options", "CATEGORIES", "rules",
     "list_media", "media_kind", "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
     "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color",
-    "Calibration", "Suggestion", "GtFilter", "ReidEvaluation", "TracksEvaluation", "Ranking", "RankedPhoto",
+    "Calibration", "Suggestion", "GtFilter", "ReidEvaluation", "TracksEvaluation", "TrackletsEvaluation",
+    "Ranking", "RankedPhoto",
     "calibration_figure",
 ]
 
@@ -214,7 +231,7 @@ class Engine:
         ext = self.extractor(category) if loaded else None
         return ReidModelInfo(category, spec.name, spec.title or spec.name, spec.trained_on.get(category, ""),
                              category in spec.stand_in, self.threshold(category), spec.threshold_for(category),
-                             ext.provider if ext else "", ext.dim if ext else 0)
+                             ext.provider if ext else "", ext.dim if ext else 0, spec.quality.get(category, ""))
 
     def model_summary(self) -> ModelSummary:
         """Which model serves which category, without loading any model (cheap, for labels in the GUI)."""
@@ -234,7 +251,7 @@ class Engine:
         return [
             ReidModelChoice(m.name, m.title or m.name, m.trained_on.get(category, ""), category in m.stand_in,
                             m.threshold_for(category), m.name == active,
-                            sum(self._gallery.foreign_features(m.name, category).values()))
+                            sum(self._gallery.foreign_features(m.name, category).values()), m.quality.get(category, ""))
             for m in self._registry.models.values()
             if m.kind == "reid" and category in tuple(m.categories)
         ]
@@ -304,14 +321,34 @@ class Engine:
         cats = tuple(categories or self._settings.categories)
         return DetectResult(img, self.detector()(img, cats, self._settings.det_conf))
 
+    def _det_conf(self) -> float:
+        """The confidence a box needs to count as found: the run's setting, else the detector's own."""
+        return float(self._settings.det_conf if self._settings.det_conf is not None else self.detector().spec.conf)
+
+    def _photo_detections(self, img: np.ndarray) -> tuple[Detections, float]:
+        """Every category's boxes down to the crop policy's hint confidence (one detector pass), and the usual
+        confidence: boxes above it are the ones found; the weaker ones only explain a refusal."""
+        conf = self._det_conf()
+        return self.detector()(img, CATEGORIES, min(conf, rules.HINT_CONF)), conf
+
     def choose_crop(self, source: str | Path | np.ndarray, category: str = "person", box=None, whole: bool = False,
                     several: str = "refuse") -> tuple[np.ndarray, CropChoice]:
         """The photo and the part of it that stands for the one `category` object (see pipeline.crop_policy)."""
         if category not in CATEGORIES:
             raise InputError(f"Category must be one of {CATEGORIES}, not {category!r}")
         img = source if isinstance(source, np.ndarray) else media.read_image(source)
-        dets = None if (whole or box is not None) else self.detector()(img, (category,), self._settings.det_conf)
-        return img, choose_crop(img, dets, category, box, whole, several)
+        if whole or box is not None:
+            return img, choose_crop(img, None, category, box, whole, several)
+        dets, conf = self._photo_detections(img)
+        return img, choose_crop(img, dets, category, box, whole, several, conf=conf)
+
+    def check_photo(self, source: str | Path | np.ndarray, categories=CATEGORIES) -> PhotoCheck:
+        """The photo, its boxes (of `categories`, at the detector's usual confidence) and, per category, what
+        registering it without a chosen box would store or why it would be refused (nothing raised for that)."""
+        img = source if isinstance(source, np.ndarray) else media.read_image(source)
+        dets, conf = self._photo_detections(img)
+        shown = dets.select([c in categories and s >= conf for c, s in zip(dets.category, dets.conf)])
+        return PhotoCheck(img, shown, {c: _verdict(img, dets, c, conf) for c in categories})
 
     def register(
         self,
@@ -322,7 +359,7 @@ class Engine:
         whole: bool = False,
     ) -> RegisterResult:
         """Stores one photo of `label`. Without `box`, the photo must show exactly one `category` object,
-        or be a tight crop of one (then it is taken whole)."""
+        or be a tight crop of one (then it is taken whole: see pipeline.crop_policy)."""
         img, choice = self.choose_crop(source, category, box, whole)
         patch = crop_box(img, choice.box)
         ext = self.extractor(category)
@@ -331,7 +368,35 @@ class Engine:
         ident, entry, created = self._gallery.add_entry(
             label, category, media.encode_crop(patch), ext.spec.name, feat, source_name, choice.box
         )
-        return RegisterResult(ident, entry, self._gallery.labels().get(ident, label), category, choice.box, choice.whole, created)
+        return RegisterResult(ident, entry, self._gallery.labels().get(ident, label), category, choice.box, choice.whole,
+                              created, choice.how)
+
+    def register_many(
+        self,
+        sources: list[str | Path | np.ndarray],
+        label: str,
+        category: str = "person",
+        whole: bool = False,
+        progress: Callable[[RegisterOutcome], None] | None = None,
+    ) -> list[RegisterOutcome]:
+        """Stores several photos of one `label`, each as `register` would (no box: each photo must show one
+        `category` object or be a tight crop of one). A photo that cannot be used is reported in its outcome and the
+        others are still stored; `progress` hears each outcome as it comes."""
+        if category not in CATEGORIES:
+            raise InputError(f"Category must be one of {CATEGORIES}, not {category!r}")
+        out = []
+        for src in sources:
+            name = "" if isinstance(src, np.ndarray) else str(src)
+            try:
+                o = RegisterOutcome(name, self.register(src, label, category, whole=whole))
+            except WrongCategoryError as e:
+                o = RegisterOutcome(name, None, str(e), e.seen)
+            except ReIdError as e:
+                o = RegisterOutcome(name, None, str(e))
+            out.append(o)
+            if progress:
+                progress(o)
+        return out
 
     # -- gallery ----------------------------------------------------------------------------------
     def identities(self, text: str = "", category: str | None = None) -> list[IdentityInfo]:
@@ -358,6 +423,11 @@ class Engine:
 
     def delete_identity(self, identity_id: int) -> None:
         self._gallery.delete_identity(identity_id)
+
+    def merge_identities(self, keep_id: int, other_id: int) -> MergeResult:
+        """Makes two identities of one category one: every photo of `other_id` moves to `keep_id`, which keeps its
+        label; `other_id` is deleted. One transaction (all or nothing); refused when the categories differ."""
+        return self._gallery.merge_identities(keep_id, other_id)
 
     def backup(self, dest: str | Path) -> Path:
         return self._gallery.backup(dest)
@@ -460,6 +530,13 @@ class Engine:
                                            self.reid_model_name(category), category, flt, progress,
                                            gallery_identities=max(1, len(self.identities(category=category))))
 
+    def calibrate_tracklets(self, videos: list[str | Path], category: str = "vehicle", target_fmr: float = 0.01,
+                            gap: int = 10, progress: Callable[[str], None] | None = None) -> Calibration:
+        """Threshold calibration on the tracks of the user's own videos (no labels; see evaluate_tracklets)."""
+        res = self.evaluate_tracklets(videos, category, None, gap, target_fmr, progress=progress)
+        cal = res.calibration(current_threshold=self.threshold(category))
+        return cal.with_gallery(max(1, len(self.identities(category=category))))
+
     def apply_threshold(self, value: float, category: str = "person", local_path: str | Path | None = None) -> Path:
         """Saves `value` as the active model's threshold for `category` in the user's model file and uses it at once
         (a per-run threshold in the settings, when set, still wins). Returns the file written."""
@@ -471,6 +548,21 @@ class Engine:
                       progress: Callable[[str], None] | None = None) -> ReidEvaluation:
         """Rank-1/5/10, mAP and mINP of the category's active ReID model on a labelled folder."""
         return _reid_eval.evaluate_reid(folder, self.extractor(category), self.reid_model_name(category), flt, progress)
+
+    def evaluate_tracklets(self, videos: list[str | Path], category: str = "vehicle", models: list[str] | None = None,
+                           gap: int = 10, target_fmr: float = 0.01, max_frames: int | None = None,
+                           progress: Callable[[str], None] | None = None) -> TrackletsEvaluation:
+        """"How good is this model on my footage?", without labels: same-object pairs from confident tracks
+        (frames f and f + gap), different-object pairs from objects in one frame; each model side by side
+        (default: the category's active model)."""
+        names = models or [self.reid_model_name(category)]
+        for n in names:
+            if category not in tuple(self._registry.get(n).categories):
+                raise ModelError(f"Model '{n}' does not serve {category}s")
+        extractors = {n: self._load_reid(n) for n in names}
+        settings = self._settings.with_(categories=(category,), sample_ft=1)
+        return _tracklets.evaluate_tracklets([Path(v) for v in videos], self, extractors, category, gap, target_fmr,
+                                             max_frames, progress, settings)
 
     def rank(self, query: str | Path | np.ndarray, category: str = "person", top: int = 5, per_identity: bool = False,
              box=None, whole: bool = False) -> Ranking:

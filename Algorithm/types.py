@@ -221,6 +221,59 @@ class RegisterResult:
     box: tuple[float, float, float, float]
     whole_image: bool
     new_identity: bool
+    how: str = ""  # which part of the photo was stored, in words ("whole photo (a close crop of one person)", ...)
+
+
+@dataclass
+class RegisterOutcome:
+    """One photo of a several-photo registration: its result, or the message why it was not stored."""
+
+    source: str
+    result: RegisterResult | None = None
+    error: str = ""
+    suggested_category: str = ""  # the photo looks like an object of this other category
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """Two identities made one: `moved` photos went from `removed_label` to `label`, which now has `n_entries`."""
+
+    identity_id: int
+    label: str
+    category: str
+    removed_id: int
+    removed_label: str
+    moved: int
+    n_entries: int
+
+
+@dataclass(frozen=True)
+class PhotoVerdict:
+    """What registering a photo as `category` without choosing a box would store: `box` (the whole photo when
+    `whole`), or nothing, with `problem` saying why (the engine's message); `must_choose`: several separate objects
+    were found, so a box must be chosen."""
+
+    category: str
+    box: tuple[float, float, float, float] | None
+    whole: bool
+    how: str
+    problem: str = ""
+    must_choose: bool = False
+    suggested_category: str = ""  # set when the photo looks like an object of this other category
+
+
+@dataclass
+class PhotoCheck:
+    """A photo, the boxes the detector found in it (at its usual confidence), and per category what registering
+    it without a chosen box would do."""
+
+    image: np.ndarray  # BGR
+    detections: Detections
+    verdicts: dict[str, PhotoVerdict]
 
 
 # -- models -----------------------------------------------------------------------------------------
@@ -238,6 +291,7 @@ class ReidModelInfo:
     default_threshold: float  # the model's own for the category
     provider: str = ""  # ONNX Runtime provider; "" until the model is loaded
     dim: int = 0  # feature size; 0 until the model is loaded
+    quality: str = ""  # how well it was measured to do for this category, in words
 
     def to_json(self) -> dict:
         return {"model": self.model, "title": self.title, "trained_on": self.trained_on, "stand_in": self.stand_in}
@@ -268,6 +322,7 @@ class ReidModelChoice:
     threshold: float
     active: bool
     missing: int  # the category's stored photos this model has not embedded yet
+    quality: str = ""  # how well it was measured to do for this category, in words
 
 
 @dataclass(frozen=True)

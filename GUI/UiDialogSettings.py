@@ -166,6 +166,8 @@ class SettingsDialog(QDialog):
             text = f"Stand-in: not trained for {category}s{why}; {category} matches are much less reliable."
         else:
             text = f"Trained on {m.trained_on}." if m.trained_on else ""
+        if m.quality:
+            text += f" Measured: {m.quality}."
         text += f" Default threshold {m.threshold:.2f}."
         if not m.active:
             text += " <b>Switching re-embeds this category's gallery photos with it.</b>"

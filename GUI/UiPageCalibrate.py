@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Calibration, Engine, ReIdError, calibration_figure
+from Algorithm.outer_api import CATEGORIES, Calibration, Engine, ReIdError, calibration_figure, rules
 from GUI.workers import Worker, WorkerPool
 
 
@@ -55,10 +55,14 @@ class CalibratePage(QWidget):
         src = QGroupBox("Pairs of photos to learn from")
         self.use_gallery = QRadioButton("My gallery (identities with several photos)")
         self.use_folder = QRadioButton("An evaluation folder")
+        self.use_videos = QRadioButton("Tracks of my own videos (no labels needed)")
+        self.use_videos.setToolTip("A confident track seen at two moments is one object; objects in the same frame are "
+                                   "different ones: the pairs come from your footage itself")
         self.use_gallery.setChecked(True)
         group = QButtonGroup(self)
         group.addButton(self.use_gallery)
         group.addButton(self.use_folder)
+        group.addButton(self.use_videos)
         self.folder_edit = QLineEdit()
         self.folder_edit.setPlaceholderText("Market-1501-named crops (0001_c1s1_..._00.jpg) or MOT sequences (img1/ + gt/gt.txt)")
         self.browse_btn = QPushButton("Browse\u2026")
@@ -66,13 +70,23 @@ class CalibratePage(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
         row.addWidget(self.browse_btn)
+        self.videos_edit = QLineEdit()
+        self.videos_edit.setPlaceholderText("one or more videos; separate several with ;")
+        self.videos_btn = QPushButton("Browse\u2026")
+        self.videos_btn.clicked.connect(self.choose_videos)
+        vrow = QHBoxLayout()
+        vrow.addWidget(self.videos_edit, 1)
+        vrow.addWidget(self.videos_btn)
         sl = QVBoxLayout(src)
         sl.addWidget(self.use_gallery)
         sl.addWidget(self.use_folder)
         sl.addLayout(row)
-        for w in (self.use_gallery, self.use_folder):
+        sl.addWidget(self.use_videos)
+        sl.addLayout(vrow)
+        for w in (self.use_gallery, self.use_folder, self.use_videos):
             w.toggled.connect(self._update_state)
         self.folder_edit.textChanged.connect(self._update_state)
+        self.videos_edit.textChanged.connect(self._update_state)
 
         form = QFormLayout()
         self.category = QComboBox()
@@ -135,14 +149,17 @@ class CalibratePage(QWidget):
         return self.category.currentData()
 
     def _update_state(self) -> None:
-        folder_mode = self.use_folder.isChecked()
+        folder_mode, video_mode = self.use_folder.isChecked(), self.use_videos.isChecked()
         self.folder_edit.setEnabled(folder_mode and not self.busy)
         self.browse_btn.setEnabled(folder_mode and not self.busy)
-        ready = not folder_mode or bool(self.folder_edit.text().strip())
+        self.videos_edit.setEnabled(video_mode and not self.busy)
+        self.videos_btn.setEnabled(video_mode and not self.busy)
+        ready = ((not folder_mode or bool(self.folder_edit.text().strip()))
+                 and (not video_mode or bool(self._videos())))
         self.compute_btn.setEnabled(ready and not self.busy)
         suggested = self.calibration is not None and self.calibration.recommended_threshold is not None
         self.apply_btn.setEnabled(not self.busy and suggested)
-        for w in (self.use_gallery, self.use_folder, self.category):
+        for w in (self.use_gallery, self.use_folder, self.use_videos, self.category):
             w.setEnabled(not self.busy)
 
     def _show_current(self) -> None:
@@ -160,6 +177,14 @@ class CalibratePage(QWidget):
         self._show_current()
         self._update_state()
 
+    def _videos(self) -> list[str]:
+        return [v.strip() for v in self.videos_edit.text().split(";") if v.strip()]
+
+    def choose_videos(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Videos", str(Path.home()), rules.file_filter(("video",)))
+        if files:
+            self.videos_edit.setText("; ".join(files))
+
     def choose_folder(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Evaluation folder", self.folder_edit.text() or str(Path.home()))
         if d:
@@ -171,7 +196,9 @@ class CalibratePage(QWidget):
             return
         folder = self.folder_edit.text().strip() if self.use_folder.isChecked() else None
         fmr = self.target.value() / 100.0
-        if folder:
+        if self.use_videos.isChecked():
+            worker = Worker(self.engine.calibrate_tracklets, self._videos(), self._cat(), fmr).with_messages("progress")
+        elif folder:
             worker = Worker(self.engine.calibrate_folder, folder, self._cat(), fmr).with_messages("progress")
         else:
             worker = Worker(self.engine.calibrate_gallery, self._cat(), fmr)

@@ -1,4 +1,4 @@
-"""Manager page: the gallery's identities in a table, their photos, rename/delete, filter, backup/restore."""
+"""Manager page: the gallery's identities in a table, their photos, rename/delete/merge, filter, backup/restore."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine, IdentityInfo, ReIdError
+from Algorithm.outer_api import CATEGORIES, Engine, IdentityInfo, MergeResult, ReIdError
 from GUI.identity_model import THUMB_H, THUMB_W, IdentityTableModel
 from GUI.widgets import confirm, fmt_date, hint_label, jpeg_pixmap, show_error
 
@@ -76,7 +76,8 @@ class ManagerPage(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Ctrl/Shift-click selects two identities to merge; rename and delete act on one.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setIconSize(QSize(THUMB_W, THUMB_H))
@@ -103,8 +104,12 @@ class ManagerPage(QWidget):
         self.del_photo_btn.clicked.connect(lambda: self.delete_selected_photo())
         self.del_ident_btn = QPushButton("Delete identity")
         self.del_ident_btn.clicked.connect(lambda: self.delete_selected_identity())
+        self.merge_btn = QPushButton("Merge\u2026")
+        self.merge_btn.setToolTip("Select two identities (Ctrl+click) of the same person or vehicle to make them one, "
+                                  "keeping all their photos")
+        self.merge_btn.clicked.connect(lambda: self.merge_selected())
         btns = QHBoxLayout()
-        for b in (self.rename_btn, self.del_photo_btn, self.del_ident_btn):
+        for b in (self.rename_btn, self.del_photo_btn, self.del_ident_btn, self.merge_btn):
             btns.addWidget(b)
         box = QGroupBox("Photos")
         bl = QVBoxLayout(box)
@@ -126,9 +131,10 @@ class ManagerPage(QWidget):
         lay.addWidget(self.empty_hint)
 
     # -- reading ----------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Reloads the table (cheap SQLite reads), keeping the selected identity when it still exists."""
-        current = self.selected_identity()
+    def refresh(self, select: list[int] | None = None) -> None:
+        """Reloads the table (cheap SQLite reads), keeping the selected identities that still exist (or selecting
+        `select`, identity ids)."""
+        keep = select if select is not None else [i.id for i in self.selected_identities()]
         items = self.engine.identities(self.search.text().strip(), self.cat_filter.currentData())
         self.model.set_items(items)
         self.table.resizeColumnToContents(0)
@@ -138,49 +144,73 @@ class ManagerPage(QWidget):
         self.count.setText(f"{shown} identit{'y' if len(all_items) == 1 else 'ies'}, "
                            f"{n_photos} photo{'s' if n_photos != 1 else ''}")
         self.empty_hint.setVisible(not all_items)
-        row = self.model.row_of(current.id) if current else -1
-        if row < 0 and items:
-            row = 0
-        if row >= 0:
-            self.table.selectionModel().select(
-                self.model.index(row, 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
-            )
-            self.table.setCurrentIndex(self.model.index(row, 1))
+        rows = [r for r in (self.model.row_of(i) for i in keep) if r >= 0]
+        if not rows and items:
+            rows = [0]
+        self.select_rows(rows)
+
+    def select_rows(self, rows: list[int]) -> None:
+        """Selects these table rows (the first becomes the current one)."""
+        sel = self.table.selectionModel()
+        sel.clearSelection()
+        for r in rows:
+            sel.select(self.model.index(r, 0), QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        if rows:
+            sel.setCurrentIndex(self.model.index(rows[0], 1), QItemSelectionModel.SelectionFlag.NoUpdate)
         self._show_photos()
 
-    def selected_identity(self) -> IdentityInfo | None:
+    def selected_identities(self) -> list[IdentityInfo]:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        return self.model.identity(rows[0].row()) if rows else None
+        return [i for i in (self.model.identity(r.row()) for r in sorted(rows, key=lambda r: r.row())) if i is not None]
+
+    def selected_identity(self) -> IdentityInfo | None:
+        """The one selected identity (None when none or several are selected)."""
+        sel = self.selected_identities()
+        return sel[0] if len(sel) == 1 else None
 
     def _selection_changed(self, *_) -> None:
         self._show_photos()
 
     def _show_photos(self) -> None:
         self.photos.clear()
-        info = self.selected_identity()
-        if info is None:
+        chosen = self.selected_identities()
+        if not chosen:
             self.photos_title.setText("Select an identity to see its photos.")
             self._update_buttons()
             return
-        self.photos_title.setText(f"<b>{info.label}</b> \u2013 {info.category}, "
-                                  f"{info.n_entries} photo{'s' if info.n_entries != 1 else ''}")
-        for e in self.engine.entries(info.id):
-            item = QListWidgetItem(QIcon(jpeg_pixmap(e.crop_jpeg, 160)), fmt_date(e.created).split(" ")[0])
-            item.setData(Qt.ItemDataRole.UserRole, e.id)
-            src = Path(e.source).name if e.source else "a video frame or pasted image"
-            box = ", ".join(str(int(round(v))) for v in e.box) if e.box else "whole photo"
-            item.setToolTip(f"Photo {e.id}\nFrom: {src}\nBox: {box}\nAdded: {fmt_date(e.created)}\nModel: {e.model}")
-            self.photos.addItem(item)
+        if len(chosen) == 1:
+            info = chosen[0]
+            self.photos_title.setText(f"<b>{info.label}</b> \u2013 {info.category}, "
+                                      f"{info.n_entries} photo{'s' if info.n_entries != 1 else ''}")
+        else:
+            names = " and ".join(f"<b>{i.label}</b> ({i.n_entries})" for i in chosen[:3]) + (" \u2026" if len(chosen) > 3 else "")
+            hint = ("Merge\u2026 makes them one identity with all these photos." if len(chosen) == 2
+                    else "Select two identities to merge them.")
+            self.photos_title.setText(f"{len(chosen)} identities selected: {names}.<br>{hint}")
+        self.photos_title.setWordWrap(True)
+        for info in chosen:
+            self._add_photos(info, several=len(chosen) > 1)
         if self.photos.count():
             self.photos.setCurrentRow(0)
         self._update_buttons()
+
+    def _add_photos(self, info: IdentityInfo, several: bool) -> None:
+        for e in self.engine.entries(info.id):
+            date = fmt_date(e.created).split(" ")[0]
+            item = QListWidgetItem(QIcon(jpeg_pixmap(e.crop_jpeg, 160)), f"{info.label}\n{date}" if several else date)
+            item.setData(Qt.ItemDataRole.UserRole, e.id)
+            src = Path(e.source).name if e.source else "a video frame or pasted image"
+            box = ", ".join(str(int(round(v))) for v in e.box) if e.box else "whole photo"
+            item.setToolTip(f"Photo {e.id} of {info.label}\nFrom: {src}\nBox: {box}\nAdded: {fmt_date(e.created)}\n"
+                            f"Model: {e.model}")
+            self.photos.addItem(item)
 
     def _update_buttons(self) -> None:
         has = self.selected_identity() is not None
         self.rename_btn.setEnabled(has)
         self.del_ident_btn.setEnabled(has)
         self.del_photo_btn.setEnabled(has and self.photos.currentItem() is not None)
+        self.merge_btn.setEnabled(len(self.selected_identities()) == 2)
 
     # -- changes ----------------------------------------------------------------------------------
     def _changed(self) -> None:
@@ -237,6 +267,52 @@ class ManagerPage(QWidget):
             self._changed()
             return True
         return False
+
+    def merge_box(self, a: IdentityInfo, b: IdentityInfo) -> QMessageBox:
+        """The merge confirmation: keep one label or the other, or No (the default, also on Escape)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Merge identities", "", QMessageBox.StandardButton.No, self)
+        n = a.n_entries + b.n_entries
+        box.setText(f"Make \u201c{a.label}\u201d ({a.n_entries} photo{'s' if a.n_entries != 1 else ''}) and "
+                    f"\u201c{b.label}\u201d ({b.n_entries} photo{'s' if b.n_entries != 1 else ''}) one identity?")
+        box.setInformativeText(f"All {n} photos are kept, under the label you choose; the other label is removed. "
+                               "This cannot be undone.")
+        for info in (a, b):
+            btn = box.addButton(f"Merge into \u201c{info.label}\u201d", QMessageBox.ButtonRole.AcceptRole)
+            btn.setProperty("identity_id", info.id)
+        no = box.button(QMessageBox.StandardButton.No)
+        no.setText("No, keep both")
+        box.setDefaultButton(no)
+        box.setEscapeButton(no)
+        return box
+
+    def _ask_merge(self, a: IdentityInfo, b: IdentityInfo) -> int | None:
+        """The identity id to keep, or None (No)."""
+        box = self.merge_box(a, b)
+        box.exec()
+        clicked = box.clickedButton()
+        keep = clicked.property("identity_id") if clicked is not None else None
+        return int(keep) if keep is not None else None
+
+    def merge_selected(self, keep_id: int | None = None) -> MergeResult | None:
+        """Merges the two selected identities into the one the user keeps (asked, unless `keep_id` is given)."""
+        chosen = self.selected_identities()
+        if len(chosen) != 2:
+            return None
+        a, b = sorted(chosen, key=lambda i: -i.n_entries)  # the one with more photos offered first
+        if a.category != b.category:  # the engine refuses and says why; nothing to ask
+            self._run("Cannot merge", lambda: self.engine.merge_identities(a.id, b.id))
+            return None
+        if keep_id is None:
+            keep_id = self._ask_merge(a, b)
+            if keep_id is None:
+                return None
+        other = b if keep_id == a.id else a
+        out: list[MergeResult] = []
+        if not self._run("Cannot merge", lambda: out.append(self.engine.merge_identities(keep_id, other.id))):
+            return None
+        self.refresh(select=[keep_id])
+        self.galleryChanged.emit()
+        return out[0]
 
     def backup(self, path: str | None = None) -> bool:
         if path is None:

@@ -1,4 +1,9 @@
-"""Register page: photo -> detector (worker) -> numbered clickable boxes -> label + category -> Confirm."""
+"""Register page: photos -> detector and crop policy (worker) -> numbered clickable boxes -> label + category -> Confirm.
+
+Several photos (chosen together or dropped together) are walked through one at a time ("Photo 2 of 3"), the label
+kept from one to the next; each is saved or skipped. The page never ticks "Use the whole photo" by itself: when
+the engine will take a photo whole (a close crop of one person or vehicle), the status says so in words, and a
+photo the engine refuses (nobody in it, nearly uniform, noise, a vehicle registered as a person) says why."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine, RegisterResult, media_kind, rules
+from Algorithm.outer_api import CATEGORIES, Engine, PhotoCheck, PhotoVerdict, RegisterResult, media_kind, rules
 from GUI.widgets import ImageView, OverlayBox, hint_label, local_files, qcolor, show_error
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
@@ -43,6 +48,12 @@ class RegisterPage(QWidget):
         self._path: Path | None = None
         self._image = None  # BGR ndarray of the photo shown
         self._dets = None
+        self._check: PhotoCheck | None = None  # the engine's look at the photo: boxes, and per category its verdict
+        self._queue: list[Path] = []  # the photos of a walk-through (one photo: a queue of one)
+        self._pos = 0
+        self._saved = 0
+        self._skipped = 0
+        self._note = ""  # what just happened ("Saved.", "Not saved: ..."), shown until the user chooses again
         self._known: dict[str, object] = {}
         self.last_result: RegisterResult | None = None
         self.setAcceptDrops(True)
@@ -52,12 +63,25 @@ class RegisterPage(QWidget):
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.view = ImageView("Drop a photo here\nor click \u201cChoose photo\u2026\u201d")
+        self.view = ImageView("Drop photos here\nor click \u201cChoose photos\u2026\u201d")
         self.view.boxClicked.connect(self.select_box)
 
-        self.choose_btn = QPushButton("Choose photo\u2026")
+        self.choose_btn = QPushButton("Choose photos\u2026")
+        self.choose_btn.setToolTip("One photo, or several photos of the same person or vehicle (they are shown one "
+                                   "at a time)")
         self.choose_btn.clicked.connect(self.choose_photo)
-        self.file_label = hint_label("No photo yet. You can also drag one onto the picture.")
+        self.file_label = hint_label("No photo yet. You can also drag photos onto the picture.")
+        self.walk_label = QLabel("")
+        self.walk_label.setWordWrap(True)
+        self.skip_btn = QPushButton("Skip this photo \u25b8")
+        self.skip_btn.setToolTip("Go to the next photo without saving this one")
+        self.skip_btn.clicked.connect(self.skip)
+        self.walk = QWidget()
+        wk = QHBoxLayout(self.walk)
+        wk.setContentsMargins(0, 0, 0, 0)
+        wk.addWidget(self.walk_label, 1)
+        wk.addWidget(self.skip_btn)
+        self.walk.hide()
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -70,6 +94,7 @@ class RegisterPage(QWidget):
         pl = QVBoxLayout(photo)
         pl.addWidget(self.choose_btn)
         pl.addWidget(self.file_label)
+        pl.addWidget(self.walk)
         pl.addWidget(self.busy)
 
         self.found = QListWidget()
@@ -97,6 +122,8 @@ class RegisterPage(QWidget):
         self.category = QComboBox()
         for c in CATEGORIES:
             self.category.addItem(c.capitalize(), c)
+        self.category.currentIndexChanged.connect(lambda _: self._update_state())
+        self.category.activated.connect(lambda _: self._set_note(""))  # the user's own choice
         self.label_hint = hint_label()
         name = QGroupBox("3. Label")
         nl = QFormLayout(name)
@@ -134,41 +161,84 @@ class RegisterPage(QWidget):
 
     # -- photo & detection --------------------------------------------------------------------------
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a photo", str(self._path.parent if self._path else ""),
-                                              IMAGE_FILTER)
-        if path:
-            self.load_photo(path)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Choose one or more photos of one person or vehicle",
+                                                str(self._path.parent if self._path else ""), IMAGE_FILTER)
+        if paths:
+            self.load_photos(paths)
 
     def load_photo(self, path: str | Path) -> None:
-        """Shows the photo's boxes once the detector (in a worker) has run."""
+        """Shows one photo's boxes once the detector (in a worker) has run."""
+        self.load_photos([path])
+
+    def load_photos(self, paths) -> None:
+        """Walks through several photos of one identity, one at a time (a single photo: no walk-through)."""
+        self._queue = [Path(p) for p in paths]
+        self._pos = self._saved = self._skipped = 0
+        self.result_box.hide()
+        if self._queue:
+            self._show_photo(self._queue[0])
+
+    @property
+    def walking(self) -> bool:
+        return len(self._queue) > 1
+
+    def _show_walk(self) -> None:
+        self.walk.setVisible(self.walking)
+        if not self.walking:
+            return
+        n = len(self._queue)
+        counts = f"{self._saved} saved" + (f", {self._skipped} skipped" if self._skipped else "")
+        self.skip_btn.setVisible(self._pos < n)
+        if self._pos >= n:
+            self.walk_label.setText(f"<b>All {n} photos done</b> \u00b7 {counts}")
+        else:
+            self.walk_label.setText(f"<b>Photo {self._pos + 1} of {n}</b>" + (f" \u00b7 {counts}" if self._pos else ""))
+
+    def _show_photo(self, path: Path) -> None:
         self._token += 1
         token = self._token
-        self._path = Path(path)
-        self._image = self._dets = None
+        self._path = path
+        self._image = self._dets = self._check = None
         self.view.clear()
         self.view.set_placeholder("Looking for people and vehicles\u2026")
         self.found.clear()
         self.whole.setChecked(False)
         self.file_label.setText(self._path.name)
         self.file_label.setToolTip(str(self._path))
+        self._note = ""
         self.status.setText("Looking for people and vehicles\u2026")
-        self.result_box.hide()
-
-        path = self._path
+        if not self.walking:
+            self.result_box.hide()
+        self._show_walk()
 
         def job():
-            res = self.engine.detect(path, categories=CATEGORIES)
-            return res, bgr_to_qimage(res.image)
+            check = self.engine.check_photo(path)
+            return check, bgr_to_qimage(check.image)
 
         self.workers.start(Worker(job), lambda r: self._detected(token, r), lambda m: self._detect_failed(token, m))
         self._update_state()
 
+    def skip(self) -> None:
+        """The next photo of the walk-through, without saving this one."""
+        if self.walking and self._pos < len(self._queue) and not self.workers.busy:
+            self._skipped += 1
+            self._next()
+
+    def _next(self) -> None:
+        self._pos += 1
+        if self._pos < len(self._queue):
+            self._show_photo(self._queue[self._pos])
+            return
+        self._show_walk()
+        self.label.setEditText("")
+        self._set_note(f"Done: {self._saved} of {len(self._queue)} photos saved. Choose more photos to go on.")
+
     def _detected(self, token: int, result) -> None:
         if token != self._token:
             return  # a newer photo was chosen meanwhile
-        det, qimg = result
-        self._image, self._dets = det.image, det.detections
-        d = det.detections
+        check, qimg = result
+        self._check, self._image, self._dets = check, check.image, check.detections
+        d = check.detections
         boxes = [
             OverlayBox(tuple(map(float, d.xyxy[i])), str(i + 1), qcolor(i), clickable=True) for i in range(len(d))
         ]
@@ -177,15 +247,8 @@ class RegisterPage(QWidget):
             item = QListWidgetItem(f"{i + 1}.  {d.category[i]}  ({d.conf[i]:.0%} sure)")
             item.setForeground(qcolor(i))
             self.found.addItem(item)
-        if len(d) == 0:
-            self.status.setText("Nobody was found in this photo. If it already shows just one person or vehicle, "
-                                "closely cropped, keep \u201cwhole photo\u201d checked.")
-            self.whole.setChecked(True)
-        elif len(d) == 1:
-            self.status.setText("1 found; it is selected.")
+        if len(d) == 1 and self._verdict() is not None and not self._verdict().whole:
             self.select_box(0)
-        else:
-            self.status.setText(f"{len(d)} found. Click the one to register (on the photo or in the list).")
         self._update_state()
 
     def _detect_failed(self, token: int, message: str) -> None:
@@ -193,16 +256,57 @@ class RegisterPage(QWidget):
             return
         self._path = None
         self.view.clear()
-        self.view.set_placeholder("Drop a photo here\nor click \u201cChoose photo\u2026\u201d")
-        self.status.setText("")
+        self.view.set_placeholder("Drop photos here\nor click \u201cChoose photos\u2026\u201d")
+        self.status.setText("This photo cannot be used." + (" Skip it to go on." if self.walking else ""))
         self.file_label.setText("No photo.")
         self._update_state()
         show_error(self, "Cannot use this photo", message)
+
+    def _verdict(self) -> PhotoVerdict | None:
+        """What the engine would store for the current category with no box chosen."""
+        if self._check is None:
+            return None
+        return self._check.verdicts.get(self.category.currentData())
+
+    def _engine_takes_whole(self) -> bool:
+        v = self._verdict()
+        return v is not None and v.box is not None and v.whole
+
+    def _describe(self) -> str:
+        """The status line: what Confirm will save, or what the user has to do, in words."""
+        v, d = self._verdict(), self._dets
+        if self._note or self._image is None or v is None or d is None:
+            return self._note or self.status.text()
+        cat, n, sel = v.category, len(d), self.view.selected
+        if self.whole.isChecked():
+            return "The whole photo will be saved, as you ticked."
+        if 0 <= sel < n:
+            more = " Click another box to change." if n > 1 else ""
+            return f"Box {sel + 1} ({d.category[sel]}) will be saved.{more}"
+        if self._engine_takes_whole():
+            more = " Or click a box to save only that part." if n else ""
+            return f"This photo is a close crop of one {cat}, so the whole photo will be saved.{more}"
+        if v.must_choose:
+            return f"{d.category.count(cat)} {cat}s found. Click the one to register (on the photo or in the list)."
+        if v.box is not None:
+            return f"{n} found. Click the one to register (on the photo or in the list)."
+        if v.suggested_category:
+            return (f"This looks like a {v.suggested_category}, not a {cat}: no {cat} was found in it. To register it, "
+                    f"choose Category \u201c{v.suggested_category.capitalize()}\u201d"
+                    + ("." if not n else " or click its box." if n == 1 else " or click one of its boxes."))
+        if n:
+            return f"No {cat} was found in this photo, only {n} of another category. Click one to register it."
+        return v.problem + f" If it really shows one {cat}, tick \u201cUse the whole photo\u201d."
+
+    def _set_note(self, text: str) -> None:
+        self._note = text
+        self._update_state()
 
     # -- choosing -----------------------------------------------------------------------------------
     def select_box(self, index: int) -> None:
         if self._dets is None or not 0 <= index < len(self._dets):
             return
+        self._note = ""
         self.whole.setChecked(False)
         self.view.set_selected(index)
         if self.found.currentRow() != index:
@@ -217,6 +321,7 @@ class RegisterPage(QWidget):
             self.select_box(row)
 
     def _whole_toggled(self, on: bool) -> None:
+        self._note = ""
         if on:
             self.view.set_selected(-1)
             self.found.setCurrentRow(-1)
@@ -255,7 +360,7 @@ class RegisterPage(QWidget):
 
     # -- confirm ------------------------------------------------------------------------------------
     def _ready(self) -> bool:
-        chosen = self.whole.isChecked() or self.selected_box() is not None
+        chosen = self.whole.isChecked() or self.selected_box() is not None or self._engine_takes_whole()
         return self._image is not None and chosen and bool(self.label.currentText().strip()) and not self.workers.busy
 
     def _update_state(self) -> None:
@@ -263,7 +368,11 @@ class RegisterPage(QWidget):
         self.busy.setVisible(busy)
         self.found.setEnabled(not self.whole.isChecked())
         self.whole.setEnabled(self._image is not None)
+        self.skip_btn.setEnabled(self.walking and self._pos < len(self._queue) and not busy)
+        self.choose_btn.setEnabled(not busy)
         self.confirm_btn.setEnabled(self._ready())
+        if not busy and (self._image is not None or self._note):
+            self.status.setText(self._describe())
 
     def confirm(self) -> None:
         if not self._ready():
@@ -272,10 +381,11 @@ class RegisterPage(QWidget):
         category = self.category.currentData()
         box, whole = self.selected_box(), self.whole.isChecked()
         path, image = self._path, self._image
+        # No box and not ticked: the engine takes the photo whole (a close crop of one; the status said so).
         worker = Worker(self.engine.register, path, label, category, box=box, whole=whole)
         self.workers.start(worker, lambda r: self._registered(r, image), self._register_failed)
-        self.status.setText("Saving\u2026")
         self._update_state()
+        self.status.setText("Saving\u2026")
 
     def _registered(self, res: RegisterResult, image) -> None:
         self.last_result = res
@@ -287,17 +397,21 @@ class RegisterPage(QWidget):
             self.result_thumb.setPixmap(pm)
         n = next((i.n_entries for i in self.engine.identities(res.label) if i.id == res.identity_id), 1)
         what = "New identity" if res.new_identity else "Added to the existing identity"
+        used = f"<br>Used the {res.how}." if res.whole_image else ""
         self.result_text.setText(f"<b>{res.label}</b> ({res.category})<br>{what}; {n} photo{'s' if n != 1 else ''} "
-                                 f"now.{'<br>Whole photo used.' if res.whole_image else ''}")
+                                 f"now.{used}")
         self.result_box.show()
-        self.status.setText("Saved. Choose another box or photo to register more.")
         self.registered.emit(res)
         self.refresh_labels()
+        if self.walking:  # the next photo, the same label
+            self._saved += 1
+            self._next()
+            return
         self.label.setEditText("")
+        self._set_note("Saved. Choose another box or photo to register more.")
 
     def _register_failed(self, message: str) -> None:
-        self.status.setText("Not saved.")
-        self._update_state()
+        self._set_note(f"Not saved: {message}")
         show_error(self, "Not saved", message)
 
     # -- drag & drop, lifecycle ---------------------------------------------------------------------
@@ -308,7 +422,7 @@ class RegisterPage(QWidget):
     def dropEvent(self, ev) -> None:
         images = [p for p in local_files(ev.mimeData()) if media_kind(p) == "image"]
         if images:
-            self.load_photo(images[0])
+            self.load_photos(images)
             ev.acceptProposedAction()
 
     def shutdown(self) -> None:

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ["REID_DATA_DIR"] = tempfile.mkdtemp(prefix="reid-shots-")
+os.environ["REID_LOCAL_CONFIG"] = str(Path(os.environ["REID_DATA_DIR"]) / "local_models.json")
 ASSETS = Path(os.environ.get("REID_TEST_ASSETS") or ROOT.parent / "shared" / "assets").resolve()
 os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402  (after the environment above)
 
 from Algorithm.outer_api import Engine, read_video_frame  # noqa: E402
 
@@ -101,7 +101,9 @@ def main() -> int:
 
     # Manager: the gallery, Walker selected with his two photos
     win.show_page(1)
-    win.manager_page.select_label("Walker")
+    mgr = win.manager_page
+    row = next(r for r in range(mgr.model.rowCount()) if mgr.model.identity(r).label == "Walker")
+    mgr.table.selectRow(row)
     settle()
     win.grab().save(str(args.out / "manager.png"))
 

@@ -48,3 +48,45 @@ def test_register_list_rename_search_delete(tmp_path):
 def test_search_of_a_missing_path_is_a_clear_error(tmp_path):
     r = cli("search", tmp_path / "nothing here", gallery=tmp_path / "g.db")
     assert r.returncode == 2 and "Not found" in r.stderr
+
+
+def test_register_several_photos_refusals_and_merge(tmp_path):
+    from Algorithm.media import write_image
+
+    from testdata import MARKET, mot_gt_crop, uniform_photo, van_photo
+
+    g = tmp_path / "gallery.db"
+    grey, van, near = tmp_path / "grey.png", tmp_path / "van.jpg", tmp_path / "mot11_id1.jpg"
+    write_image(grey, uniform_photo())
+    write_image(van, van_photo())
+    write_image(near, mot_gt_crop("MOT17-11-FRCNN", 1, 1))  # one person's tight crop; someone behind lies in their box
+    m1, m2, m3 = sorted(MARKET.glob("*.jpg"))[:3]
+
+    r = cli("register", grey, "--label", "Ghost", gallery=g)
+    assert r.returncode == 2 and "No person was found" in r.stderr and "nearly uniform" in r.stderr
+    r = cli("register", van, "--label", "Van", gallery=g)
+    assert r.returncode == 2 and "this looks like a vehicle" in r.stderr and "--category vehicle" in r.stderr
+
+    # several photos: each one's result or error, the good ones stored, exit status 2 for the bad one
+    r = cli("register", near, m1, grey, m2, "--label", "Walker", gallery=g)
+    assert r.returncode == 2, r.stderr
+    assert r.stdout.count("registered 'Walker'") == 3 and "3 of 4 photos registered as 'Walker'" in r.stdout
+    assert f"{near}: registered 'Walker' (person; whole photo (a close crop of one person; 2 boxes found" in r.stdout
+    assert f"{grey}: error: No person was found" in r.stderr
+    r = cli("register", m1, m2, "--label", "Walker", "--box", "0,0,10,10", gallery=g)
+    assert r.returncode == 2 and "one photo" in r.stderr
+    r = cli("register", m1, m2, "--label", "All good", gallery=g)
+    assert r.returncode == 0 and "2 of 2 photos registered" in r.stdout
+
+    # merge: the photos of the other move to the kept one; across categories it is refused
+    assert cli("register", m3, "--label", "Walker twin", gallery=g).returncode == 0
+    assert cli("register", van, "--label", "Van", "--category", "vehicle", gallery=g).returncode == 0
+    r = cli("gallery", "merge", "Walker", "walker twin", gallery=g)
+    assert r.returncode == 0, r.stderr
+    assert "merged 'Walker twin' into 'Walker': 1 photo(s) moved, 'Walker' now has 4 photo(s)" in r.stdout
+    rows = {i["label"]: i["photos"] for i in json.loads(cli("gallery", "list", "--json", gallery=g).stdout)}
+    assert rows == {"Walker": 4, "All good": 2, "Van": 1}
+    r = cli("gallery", "merge", "Walker", "Van", gallery=g)
+    assert r.returncode == 2 and "one category only" in r.stderr
+    r = cli("gallery", "merge", "Walker", "Nobody", gallery=g)
+    assert r.returncode == 2 and "No identity labelled 'Nobody'" in r.stderr

@@ -22,3 +22,48 @@ def video_frame(path: Path, index: int):
         for _, frame in v.frames(start=index, stop=index + 1):
             return frame
     raise AssertionError(f"{path} has no frame {index}")
+
+
+def mot_gt_boxes(seq: str, frame: int, min_height: int = 50, min_visibility: float = 0.0):
+    """Ground-truth pedestrian boxes (id, x1, y1, x2, y2, visibility) of one MOT17-mini frame, clipped to it."""
+    import numpy as np
+
+    gt = np.loadtxt(MOT / seq / "gt" / "gt.txt", delimiter=",")
+    gt = gt[(gt[:, 0] == frame) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= min_visibility)]
+    img_w, img_h = (640, 480) if seq.startswith("MOT17-05") else (1920, 1080)
+    out = []
+    for r in gt:
+        x, y, w, h = r[2:6]
+        b = (int(max(0, x)), int(max(0, y)), int(min(img_w, x + w)), int(min(img_h, y + h)))
+        if b[3] - b[1] >= min_height and b[2] - b[0] >= 10:
+            out.append((int(r[1]), *b, float(r[8])))
+    return out
+
+
+def mot_gt_crop(seq: str, frame: int, pid: int):
+    """The ground-truth box of pedestrian `pid` cut out of a MOT17-mini frame (BGR), as a user would save it."""
+    from Algorithm.media import read_image
+
+    (box,) = [b for b in mot_gt_boxes(seq, frame, min_height=0) if b[0] == pid]
+    _, x1, y1, x2, y2, _ = box
+    return read_image(MOT / seq / "img1" / f"{frame:06d}.jpg")[y1:y2, x1:x2].copy()
+
+
+def van_photo():
+    """A photo of a white van: cut from MOT17-10 frame 1 around the van the detector finds there (0.60) at the left
+    edge, with a margin. No person in it; as a photo of its own the detector sees a vehicle filling it."""
+    from Algorithm.media import read_image
+
+    return read_image(MOT / "MOT17-10-FRCNN" / "img1" / "000001.jpg")[330:770, 0:380].copy()
+
+
+def uniform_photo(w: int = 640, h: int = 480, grey: int = 128):
+    import numpy as np
+
+    return np.full((h, w, 3), grey, np.uint8)
+
+
+def noise_photo(w: int = 128, h: int = 256, seed: int = 0):
+    import numpy as np
+
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8)

@@ -69,6 +69,20 @@ def add_parsers(sub) -> None:
     _model_arg(t)
     _gt_args(t)
 
+    k2 = esub.add_parser("tracklets", help='"how good is this model on my footage?" without labels: same-object '
+                                           "pairs from confident tracks, different-object pairs from one frame")
+    k2.add_argument("videos", type=Path, nargs="+")
+    k2.add_argument("--category", choices=CATEGORIES, default="vehicle")
+    k2.add_argument("--model", action="append", dest="models", metavar="NAME",
+                    help="a ReID model to measure (repeat to compare; default: the one serving --category)")
+    k2.add_argument("--gap", type=int, default=10, help="frames between the two views of one track (default 10)")
+    k2.add_argument("--target-fmr", type=_fmr, default=0.01, help="for the suggested threshold (default 1%%)")
+    k2.add_argument("--max-frames", type=int, help="only the first N frames of each video")
+    k2.add_argument("--plot", type=Path, help="save the first model's histograms and curves as an image")
+    k2.add_argument("--out", type=Path, help="write the figures as JSON")
+    k2.add_argument("--device", choices=DEVICES, default="auto")
+    k2.add_argument("--quiet", action="store_true")
+
     o = esub.add_parser("openset", help="one registered identity at a time among strangers: precision, recall "
                                         "and false sightings (MOT sequences, or a video with --labels)")
     o.add_argument("path", type=Path, help="MOT sequence(s), or a labels JSON file of a video (see --labels)")
@@ -90,6 +104,9 @@ def add_parsers(sub) -> None:
     c.add_argument("folder", type=Path, nargs="?", help="evaluation folder: Market-1501 naming or MOT sequence(s)")
     c.add_argument("--gallery", nargs="?", const=_DEFAULT_GALLERY,
                    help="calibrate on a gallery (default: the app's gallery); identities need several photos")
+    c.add_argument("--tracklets", type=Path, nargs="+", metavar="VIDEO",
+                   help="calibrate on the tracks of your own videos (no labels; see `evaluate tracklets`)")
+    c.add_argument("--gap", type=int, default=10, help="--tracklets: frames between the two views of one track")
     c.add_argument("--target-fmr", type=_fmr, default=0.01, help="target false-match rate per pair (default 0.01 = 1%%)")
     c.add_argument("--plot", type=Path, help="save the histograms and curves as an image")
     c.add_argument("--save", action="store_true", help="write the suggested threshold into models/local_models.json")
@@ -115,7 +132,8 @@ def add_parsers(sub) -> None:
 
 def run(args) -> int:
     if args.cmd == "evaluate":
-        return {"reid": _evaluate_reid, "tracks": _evaluate_tracks, "openset": _evaluate_openset}[args.what](args)
+        return {"reid": _evaluate_reid, "tracks": _evaluate_tracks, "openset": _evaluate_openset,
+                "tracklets": _evaluate_tracklets}[args.what](args)
     if args.cmd == "calibrate":
         return _calibrate(args)
     if args.cmd == "rank":
@@ -239,6 +257,32 @@ def _evaluate_tracks(args) -> int:
     return 0
 
 
+# -- evaluate tracklets --------------------------------------------------------------------------------
+def _evaluate_tracklets(args) -> int:
+    eng = _scratch_engine(args)
+    try:
+        res = eng.evaluate_tracklets(args.videos, args.category, args.models, args.gap, args.target_fmr, args.max_frames,
+                                     None if args.quiet else (lambda m: print(m, file=sys.stderr)))
+    finally:
+        eng.close()
+    print(f"{', '.join(Path(v).name for v in res.videos)} ({res.category}): {res.tracks} confident tracks, "
+          f"same object at frames f and f+{res.gap} against the other objects of frame f+{res.gap}")
+    print(f"{'model':<34}{'rank-1':>8}{'mAP':>8}{'ROC AUC':>9}{'queries':>9}{'same':>7}{'diff':>7}"
+          f"{'thr @ FMR ' + format(args.target_fmr, 'g'):>16}")
+    for m in res.models:
+        thr = "n/a" if m.suggestion is None else f"{m.suggestion.threshold:.3f}"
+        print(f"{m.model:<34}{_num(m.rank1, '.3f'):>8}{_num(m.mAP, '.3f'):>8}{_num(m.auc, '.3f'):>9}{m.queries:>9}"
+              f"{len(m.genuine):>7}{len(m.impostor):>7}{thr:>16}")
+    for n in res.notes:
+        print(f"  note: {n}")
+    if args.plot and res.models:
+        from Algorithm.evaluation.plots import calibration_figure, save_figure
+
+        print(f"plot written to {save_figure(calibration_figure(res.calibration()), args.plot)}")
+    _write_json(res.to_json(), args.out)
+    return 0
+
+
 # -- evaluate openset ----------------------------------------------------------------------------------
 def _evaluate_openset(args) -> int:
     from Algorithm.evaluation import openset_eval as ose
@@ -278,8 +322,8 @@ def _calibrate(args) -> int:
     from Algorithm.evaluation.plots import calibration_figure, save_figure
     from Algorithm.outer_api import Engine, Settings
 
-    if (args.folder is None) == (args.gallery is None):
-        print("error: give an evaluation FOLDER or --gallery [PATH] (one of them)", file=sys.stderr)
+    if sum(x is not None for x in (args.folder, args.gallery, args.tracklets)) != 1:
+        print("error: give an evaluation FOLDER, --gallery [PATH] or --tracklets VIDEO... (one of them)", file=sys.stderr)
         return 2
     if args.gallery is not None:
         settings = Settings().with_(keep_frames=False, device=args.device, categories=(args.category,))
@@ -289,6 +333,8 @@ def _calibrate(args) -> int:
     try:
         if args.gallery is not None:
             cal = eng.calibrate_gallery(args.category, args.target_fmr)
+        elif args.tracklets:
+            cal = eng.calibrate_tracklets(args.tracklets, args.category, args.target_fmr, args.gap)
         else:  # a scratch engine: its threshold is the model's default
             cal = eng.calibrate_folder(args.folder, args.category, args.target_fmr, _filter(args))
     finally:

@@ -18,14 +18,18 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m Algorithm", description="Person and vehicle re-identification")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    r = sub.add_parser("register", help="register a person or vehicle from a photo")
+    r = sub.add_parser("register", help="register a person or vehicle from one or several photos of it",
+                       description="Stores photos of one identity. Each photo must show one person or vehicle of the "
+                       "category, or be a close crop of one (then it is used whole). With several photos, each one's "
+                       "result or error is printed; the exit status is non-zero if any photo was not stored.")
     _common(r)
-    r.add_argument("photo", type=Path)
+    r.add_argument("photos", type=Path, nargs="+", metavar="photo")
     r.add_argument("--label", required=True)
     r.add_argument("--category", choices=CATEGORIES, default="person")
     g = r.add_mutually_exclusive_group()
-    g.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one to register, when the photo shows several")
-    g.add_argument("--whole", action="store_true", help="the photo is already a tight crop: use it whole")
+    g.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one to register, when the photo shows several "
+                   "(one photo only)")
+    g.add_argument("--whole", action="store_true", help="the photos are already tight crops: use them whole")
 
     gl = sub.add_parser("gallery", help="list, rename or delete gallery contents; backup and restore")
     _common(gl)
@@ -39,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     de = gsub.add_parser("delete", help="delete an identity (by label) or one photo (--entry ID)")
     de.add_argument("label", nargs="?")
     de.add_argument("--entry", type=int)
+    mg = gsub.add_parser("merge", help="make two identities one: the photos of OTHER move to KEEP, OTHER is deleted")
+    mg.add_argument("keep", metavar="LABEL_KEEP", help="the identity that stays (its label is kept)")
+    mg.add_argument("other", metavar="LABEL_OTHER", help="the identity whose photos move, then removed")
     bk = gsub.add_parser("backup")
     bk.add_argument("dest", type=Path)
     rs = gsub.add_parser("restore")
@@ -134,15 +141,12 @@ def _run(args) -> int:
             stand_in = "  [stand-in: not trained for this category]" if m.stand_in else ""
             print(f"{m.category}: {m.title} ({m.model}), {m.dim}-d on {m.provider}, threshold {m.threshold:g} "
                   f"(model default {m.default_threshold:g}); trained on: {m.trained_on or 'not stated'}{stand_in}")
+            if m.quality:
+                print(f"    measured: {m.quality}")
         return 0
 
     if args.cmd == "register":
-        eng = _engine(args)
-        r = eng.register(args.photo, args.label, args.category, box=args.box, whole=args.whole)
-        how = "whole photo" if r.whole_image else "box " + ",".join(str(int(round(v))) for v in r.box)
-        state = "new identity" if r.new_identity else "photo added to existing identity"
-        print(f"registered '{r.label}' ({r.category}, {how}): {state} #{r.identity_id}, photo #{r.entry_id}")
-        return 0
+        return _register(args)
 
     if args.cmd == "gallery":
         eng = _engine(args)
@@ -171,6 +175,11 @@ def _run(args) -> int:
             else:
                 print("error: give a label or --entry ID", file=sys.stderr)
                 return 2
+        elif args.action == "merge":
+            keep, other = _find_identity(eng, args.keep), _find_identity(eng, args.other)
+            m = eng.merge_identities(keep.id, other.id)
+            print(f"merged '{m.removed_label}' into '{m.label}': {m.moved} photo(s) moved, '{m.label}' now has "
+                  f"{m.n_entries} photo(s); '{m.removed_label}' was removed")
         elif args.action == "backup":
             print(f"gallery saved to {eng.backup(args.dest)}")
         elif args.action == "restore":
@@ -187,6 +196,42 @@ def _run(args) -> int:
         if args.cmd in ext.COMMANDS:
             return ext.run(args)
     return 2
+
+
+def _register(args) -> int:
+    from Algorithm.errors import WrongCategoryError
+
+    if args.box is not None and len(args.photos) > 1:
+        print("error: --box picks a box in one photo; give one photo with it", file=sys.stderr)
+        return 2
+    eng = _engine(args)
+
+    def said(r) -> str:
+        how = r.how if r.whole_image else "box " + ",".join(str(int(round(v))) for v in r.box)
+        state = "new identity" if r.new_identity else "photo added to existing identity"
+        return f"registered '{r.label}' ({r.category}; {how}): {state} #{r.identity_id}, photo #{r.entry_id}"
+
+    if len(args.photos) == 1:
+        try:
+            r = eng.register(args.photos[0], args.label, args.category, box=args.box, whole=args.whole)
+        except WrongCategoryError as e:
+            print(f"error: {e} Use --category {e.seen}.", file=sys.stderr)
+            return 2
+        print(said(r))
+        return 0
+
+    def report(o) -> None:
+        if o.ok:
+            print(f"{o.source}: {said(o.result)}", flush=True)
+        else:
+            hint = f" Use --category {o.suggested_category}." if o.suggested_category else ""
+            print(f"{o.source}: error: {o.error}{hint}", file=sys.stderr, flush=True)
+
+    outcomes = eng.register_many(args.photos, args.label, args.category, whole=args.whole, progress=report)
+    done = sum(o.ok for o in outcomes)
+    print(f"{done} of {len(outcomes)} photos registered as '{args.label}'" + ("" if done == len(outcomes) else
+          f"; {len(outcomes) - done} not stored (see the errors above)"))
+    return 0 if done == len(outcomes) else 2
 
 
 def _floats(text: str, n: int, what: str) -> list[float]:

@@ -106,6 +106,11 @@ class Calibration:
             notes.append(self.suggested.note)
         return notes + list(self.source_notes)
 
+    def with_gallery(self, identities: int) -> "Calibration":
+        """The same pairs, with the open-set suggestion for a gallery of `identities`."""
+        return Calibration(self.pairs, self.source, self.target_fmr, self.current_threshold, self.model, self.category,
+                           list(self.source_notes), self.identities_with_several_photos, identities)
+
     def with_target(self, target_fmr: float) -> "Calibration":
         """The same pairs, the suggestion for another target false-match rate (cheap: no re-embedding)."""
         return Calibration(self.pairs, self.source, target_fmr, self.current_threshold, self.model, self.category,

@@ -36,7 +36,7 @@ from Algorithm.models import archs
 from Algorithm.rules import CATEGORIES, THRESHOLD_RANGE, check_model_name, suggest_model_name
 from Algorithm.models.registry import MANIFEST_PATH, MODELS_DIR, ModelSpec, load_registry
 from Algorithm.errors import InputError, ModelError
-from Algorithm.models.provision import sha256_of
+from Algorithm.models.checksum import sha256_of
 
 OPSET = 17
 REL_TOL = 1e-3
@@ -239,6 +239,12 @@ def prepare_model(sd: dict, arch: str, *, category: str = "person", input_size: 
                              "(CLIP-ReID's cam_label=None path); --sie-camera K folds one row instead")
             notes.append(f"test-time feature: NECK_FEAT '{neck}' = concat(CLS after ln_post, its projection)"
                          f"{' through the BNNecks' if neck == 'after' else ''}")
+        elif info.family == "mobilenetv2":
+            from Algorithm.models.archs import mobilenetv2
+
+            size = tuple(input_size or info.input_size[category])
+            mapped, dropped, facts = mobilenetv2.prepare(sd)
+            model = mobilenetv2.build(arch, opts)
         else:  # pragma: no cover - ARCHS and families are kept in step
             raise InputError(f"no builder for family {info.family}")
     except ValueError as e:

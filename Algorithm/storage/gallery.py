@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
-from Algorithm.types import EntryInfo, IdentityInfo
+from Algorithm.types import EntryInfo, IdentityInfo, MergeResult
 
 SCHEMA_VERSION = 1
 MAX_LABEL = 100
@@ -270,6 +270,28 @@ class Gallery:
         with self._tx() as db:
             if db.execute("DELETE FROM identities WHERE id = ?", (identity_id,)).rowcount == 0:
                 raise GalleryError(f"No identity with id {identity_id}")
+
+    def merge_identities(self, keep_id: int, other_id: int) -> MergeResult:
+        """Moves every photo of `other_id` to `keep_id` and deletes `other_id`, in one transaction. Refused (nothing
+        changed) when either is missing, when they are the same, or when their categories differ."""
+        with self._tx() as db:
+            rows = {r[0]: r for r in db.execute(
+                "SELECT id, label, category FROM identities WHERE id IN (?, ?)", (keep_id, other_id))}
+            for i in (keep_id, other_id):
+                if i not in rows:
+                    raise GalleryError(f"No identity with id {i}")
+            keep, other = rows[keep_id], rows[other_id]
+            if keep_id == other_id:
+                raise GalleryError(f"Choose two different identities to merge, not '{keep[1]}' twice")
+            if keep[2] != other[2]:
+                raise GalleryError(
+                    f"Cannot merge '{other[1]}' ({other[2]}) into '{keep[1]}' ({keep[2]}): an identity holds photos of one "
+                    "category only. Nothing was changed."
+                )
+            moved = db.execute("UPDATE entries SET identity_id = ? WHERE identity_id = ?", (keep_id, other_id)).rowcount
+            db.execute("DELETE FROM identities WHERE id = ?", (other_id,))
+            n = db.execute("SELECT COUNT(*) FROM entries WHERE identity_id = ?", (keep_id,)).fetchone()[0]
+        return MergeResult(keep_id, keep[1], keep[2], other_id, other[1], moved, n)
 
     # -- reads ----------------------------------------------------------------------------------
     def identities(self, text: str = "", category: str | None = None) -> list[IdentityInfo]:

@@ -23,10 +23,12 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
         if not opt.available:
             assert opt.reason in items[opt.name].toolTip() and opt.reason in dlg.device_note.text()
 
-    # models: which serves what, the vehicle stand-in said plainly
+    # models: which serves what; the vehicle model said plainly to be a generic descriptor, with its measurements
     text = " ".join(w.text() for w in dlg.findChildren(type(dlg.device_note)))
-    assert "Stand-in" in text and "person" in text
-    assert all("OSNet" in dlg.model_choice[c].currentText() for c in ("person", "vehicle"))
+    assert "Stand-in: not trained for vehicles" in text and "not a vehicle ReID model" in text
+    assert "Measured:" in text and "traffic video" in text
+    assert dlg.model_choice["person"].currentData().name == gui_engine.reid_model_name("person")
+    assert dlg.model_choice["vehicle"].currentData().name == gui_engine.reid_model_name("vehicle") == "mobilenetv2_imagenet"
 
     # sampleFt > 1 with tracking: a warning
     dlg.tracking.setChecked(True)

@@ -17,7 +17,7 @@ from Algorithm.rules import IMAGENET_MEAN, IMAGENET_STD
 @dataclass(frozen=True)
 class ArchInfo:
     name: str
-    family: str  # "osnet" | "bot" | "clip"
+    family: str  # "osnet" | "bot" | "clip" | "mobilenetv2"
     title: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
@@ -41,6 +41,11 @@ ARCHS: dict[str, ArchInfo] = {
     "clip_reid_vitb16": ArchInfo("clip_reid_vitb16", "clip", "CLIP-ReID ViT-B/16", CLIP_REID_MEAN, CLIP_REID_STD,
                                  {"person": (256, 128), "vehicle": (256, 256)}, {"person": 0.1, "vehicle": 0.2},
                                  neck_feat="before"),
+    # ImageNet classification features, not a ReID model: the generic vehicle descriptor (see models.json). Input
+    # 224x224 (square, as its package resizes); threshold calibrated on the traffic videos (README, Models).
+    "mobilenetv2_imagenet": ArchInfo("mobilenetv2_imagenet", "mobilenetv2", "MobileNetV2 (ImageNet, generic)",
+                                     IMAGENET_MEAN, IMAGENET_STD, {"person": (224, 224), "vehicle": (224, 224)},
+                                     {"person": 0.2, "vehicle": 0.2}),
 }
 
 
