@@ -117,8 +117,9 @@ def main() -> int:
     def highlighted() -> bool:
         return any(b.color is not None for b in proc.view.boxes)
 
-    wait_until(lambda: proc.report is not None or (proc.sightings.segment_count() >= 2 and highlighted()),
-               what="the second sighting")
+    # the walker (registered from frame 300) is in view in frames 225-450: pause on him, mid-way
+    wait_until(lambda: proc.report is not None or (proc.progress.value() >= 330 and highlighted()),
+               what="the walker, highlighted")
     proc.pause()
     settle(0.5)
     win.grab().save(str(args.out / "process.png"))

@@ -102,3 +102,19 @@ def test_labels_file_errors_are_explained(tmp_path):
     bad.write_text('{"video": "x.mp4", "people": []}', encoding="utf-8")
     with pytest.raises(InputError, match="names nobody"):
         read_labels(bad)
+
+
+def test_closed_set_on_mot17_keeps_its_precision_and_recall():
+    """Everyone registered (evaluate tracks): the open-set work must not cost the closed set."""
+    from Algorithm.evaluation.tracks_eval import evaluate_tracks
+    from Algorithm.outer_api import Engine, Settings
+
+    from testdata import MOT
+
+    probe = Engine(None, Settings(keep_frames=False))
+    threshold = probe.default_threshold("person")
+    probe.close()
+    res = evaluate_tracks(MOT, lambda p: Engine(p, Settings(keep_frames=False)), threshold)
+    o = res.overall
+    print(f"closed set MOT17-mini at {threshold}: precision {o.precision}, recall among detected {o.recall_given_detected}")
+    assert o.precision >= 0.98 and o.recall_given_detected >= 0.96

@@ -50,6 +50,10 @@ def calibration_figure(cal: Calibration, title: str = "", fig=None):
         if sug:
             ax.axvline(sug.threshold, color="black", lw=1.6,
                        label=f"suggested {sug.threshold:.3f} (FMR <= {cal.target_fmr:g})" if ax is ax1 else None)
+        o = cal.open_set
+        if o is not None and o.resolved and sug and o.threshold < sug.threshold:
+            ax.axvline(o.threshold, color="#7b3294", ls="-.", lw=1.4,
+                       label=f"among strangers {o.threshold:.3f} ({cal.gallery_identities} identities)" if ax is ax1 else None)
         if cal.current_threshold is not None:
             ax.axvline(cal.current_threshold, color="#2c7bb6", ls="--", lw=1.4,
                        label=f"current {cal.current_threshold:.3f}" if ax is ax1 else None)
