@@ -34,6 +34,8 @@ BENCH_INTERNALS: dict[str, set[str]] = {
     # ReID calls per track: recorded Detections replayed through search_file under different CachePolicy settings
     "bench/bench_reid_calls.py": {"Algorithm.media", "Algorithm.pipeline.runner", "Algorithm.pipeline.session",
                                   "Algorithm.pipeline.track_cache", "Algorithm.types"},
+    # the footage index alone: its Faiss index per size (build_vectors) loaded into a FootageIndex, nearest() and adds
+    "bench/bench_index.py": {"Algorithm.storage.footage_index"},
     # the vector index alone: exact vs Faiss indexes, search_few vs OpenMP threads
     "bench/bench_search.py": {"Algorithm.storage.vector_index"},
     # ONNX Runtime thread settings: detector and ReID sessions built directly

@@ -1,0 +1,842 @@
+"""The footage index: processed videos and their tracks, kept so footage is processed once and searched forever.
+
+One SQLite file (WAL) holds the sources (one row per video file, with what is needed to notice that it
+changed or went missing), their tracks (category, frames, compact boxes, best view, a small JPEG of it) and
+the tracks' ReID features per model (an aggregate feature and up to MAX_CROP_FEATURES best-crop features).
+
+Writing a source is one transaction: `begin_source` stats and fingerprints the file, `add_tracks`
+gathers the tracks in memory while the pipeline runs, and `finish_source` writes the source row, its
+tracks and their features in one short transaction (replacing an earlier run of that file). A run killed
+mid-file therefore loses only that file, never leaves half of it, and holds the write lock for the
+milliseconds of the commit rather than the minutes of the processing (the GUI and the CLI can share the file).
+
+Beside the SQLite file, a folder `<file>.vectors/` keeps one Faiss index per (ReID model, category) of
+the tracks' aggregate features. The index is derived data: SQLite is the truth. It follows changes
+incrementally (add_with_ids for new tracks, remove_ids for removed ones), is saved atomically by `flush()`
+/ `close()` (and after a change when the last save is older than SAVE_EVERY_S), and on opening is
+- reused as is when its stored revision equals the one SQLite keeps for that (model, category),
+- caught up by ids (only the missing tracks added, the gone ones removed) when it is older, e.g. after
+  a killed run or a change by another process,
+- rebuilt from SQLite only when the file is missing or unreadable.
+`nearest` checks that revision on every call (one indexed SELECT), so another process's changes are seen.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from Algorithm.errors import GalleryError, ModelError
+from Algorithm.storage.vector_index import search_few
+
+SCHEMA_VERSION = 1
+
+# Best-crop features kept per track and model besides the aggregate: enough to re-rank a hit by its best
+# views without re-reading the video; 8 x 512 floats = 16 KiB a track, the bulk of a track's row.
+MAX_CROP_FEATURES = 8
+
+# The fingerprint reads this much at each end of the file: a video's header (moov/EBML) and its last
+# frames change with any re-encode or truncation, and 2 MiB read in ~2 ms from a warm disk even for a
+# 10 GB recording (a full sha256 of that would take ~30 s).
+HASH_CHUNK = 1 << 20
+
+STATUSES = ("done", "partial", "failed")  # stored; "new", "missing", "changed" are observed by source_status
+
+_SCHEMA_V1 = """
+CREATE TABLE sources(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    camera TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('done', 'partial', 'failed')),
+    reason TEXT NOT NULL DEFAULT '',
+    duration_s REAL,
+    fps REAL,
+    frames INTEGER,
+    indexed_at TEXT NOT NULL
+);
+CREATE TABLE tracks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    category TEXT NOT NULL,
+    track_no INTEGER NOT NULL,
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    n_boxes INTEGER NOT NULL,
+    boxes BLOB NOT NULL,
+    best_frame INTEGER NOT NULL,
+    best_box TEXT NOT NULL,
+    thumbnail BLOB
+);
+CREATE INDEX tracks_source ON tracks(source_id);
+CREATE INDEX tracks_category ON tracks(category);
+CREATE TABLE features(
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    aggregate BLOB NOT NULL,
+    n_crops INTEGER NOT NULL,
+    crops BLOB NOT NULL,
+    PRIMARY KEY(track_id, model)
+);
+CREATE INDEX features_model ON features(model);
+CREATE TABLE index_revisions(
+    model TEXT NOT NULL,
+    category TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY(model, category)
+);
+"""
+
+# Each step takes the schema from version i to i + 1, applied inside one transaction (as in gallery.py).
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+
+
+# ------------------------------------------------------------------------------------------------ records
+@dataclass(frozen=True)
+class ModelFeatures:
+    """One ReID model's features of a track: the aggregate (searched) and up to MAX_CROP_FEATURES best crops."""
+
+    aggregate: np.ndarray
+    crops: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+
+@dataclass
+class TrackRecord:
+    """A track as the pipeline hands it over: every processed frame's box, its best view and its features."""
+
+    category: str
+    track_no: int
+    frames: np.ndarray  # (n,) frame indices, increasing
+    boxes: np.ndarray  # (n, 4) x1, y1, x2, y2 in pixels
+    best_frame: int
+    best_box: tuple[float, float, float, float]
+    features: dict[str, ModelFeatures]
+    thumbnail: bytes | None = None  # small JPEG of the best crop
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """What the index knows of a file: status is new (never indexed), done, partial, failed (see reason),
+    missing (indexed, but the file is gone) or changed (indexed, but size, time or content differ)."""
+
+    path: str
+    status: str
+    reason: str = ""
+    source_id: int | None = None
+    indexed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    camera: str
+    status: str
+    reason: str
+    duration_s: float | None
+    fps: float | None
+    frames: int | None
+    indexed_at: str
+    n_tracks: int
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    id: int
+    source_id: int
+    source_path: str
+    camera: str
+    category: str
+    track_no: int
+    start_frame: int
+    end_frame: int
+    start_s: float
+    end_s: float
+    n_boxes: int
+    best_frame: int
+    best_box: tuple[float, ...]
+    thumbnail: bytes | None
+    models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track in full: its summary, every box, and its features per model."""
+
+    info: TrackInfo
+    frames: np.ndarray
+    boxes: np.ndarray
+    features: dict[str, ModelFeatures]
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _key(path: str | Path) -> str:
+    """Sources are keyed by their absolute path (not resolved: a link's own name is what the user gave)."""
+    return os.path.abspath(os.fspath(path))
+
+
+def fingerprint(path: str | Path, size: int | None = None) -> str:
+    """sha256 of the size (8 bytes, little-endian), the first HASH_CHUNK bytes and the last HASH_CHUNK bytes."""
+    size = os.path.getsize(path) if size is None else size
+    h = hashlib.sha256(struct.pack("<Q", size))
+    with open(path, "rb") as fh:
+        h.update(fh.read(HASH_CHUNK))
+        if size > HASH_CHUNK:
+            fh.seek(max(HASH_CHUNK, size - HASH_CHUNK))
+            h.update(fh.read(HASH_CHUNK))
+    return h.hexdigest()
+
+
+# Boxes: int16 pixel coordinates (videos up to 32,767 px wide; sub-pixel precision is noise at tracker level)
+# and int32 frame indices, zlib'd: a 300-box track takes ~1.5 KB instead of 6 KB of float32 + int64.
+def pack_boxes(frames: np.ndarray, boxes: np.ndarray) -> bytes:
+    f = np.ascontiguousarray(frames, np.int64).reshape(-1)
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(f) != len(b):
+        raise GalleryError(f"A track has {len(f)} frame indices but {len(b)} boxes")
+    b16 = np.clip(np.rint(b), -32768, 32767).astype("<i2")
+    deltas = np.diff(f, prepend=0).astype("<i4")  # increasing frames: small deltas compress well
+    return zlib.compress(deltas.tobytes() + b16.tobytes(), 6)
+
+
+def unpack_boxes(blob: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    raw = zlib.decompress(blob)
+    if len(raw) != n * (4 + 8):
+        raise GalleryError(f"A track's stored boxes are damaged ({len(raw)} bytes for {n} boxes)")
+    frames = np.cumsum(np.frombuffer(raw[: 4 * n], "<i4").astype(np.int64))
+    boxes = np.frombuffer(raw[4 * n :], "<i2").reshape(n, 4).astype(np.float32)
+    return frames, boxes
+
+
+def _clean_vectors(v: np.ndarray, what: str) -> np.ndarray:
+    a = np.ascontiguousarray(v, np.float32)
+    if a.size and not np.isfinite(a).all():
+        raise ModelError(f"The ReID model gave an invalid {what} (NaN or infinite); the source was not stored")
+    return a
+
+
+def _write_error(path: Path, e: sqlite3.Error) -> GalleryError:
+    text = str(e)
+    if "locked" in text or "busy" in text:
+        why = "another program kept it locked too long; try again"
+    elif "full" in text:
+        why = "the disk is full; free some space and try again"
+    elif "readonly" in text or "read-only" in text:
+        why = "the file or its folder is read-only"
+    else:
+        why = text
+    return GalleryError(f"The footage index {path} was not changed: {why}")
+
+
+# ------------------------------------------------------------------------------------------------ vectors
+# Index choice by size (bench/bench_index.py, bench/README.md section 7; 2-core CPU shared with other work,
+# load 3-4, 512-d, one nearest() call with 10 vectors = a 10-identity query, k = 10): the exact scan
+# (IndexFlatIP in an IndexIDMap2) answers in 0.8 ms at 1k but 158-190 ms at 100k (the README's quiet-machine
+# figure for one vector: 15 ms); IVF-Flat (add_with_ids and remove_ids work, unlike HNSW in faiss) answers
+# at 100k in 20-55 ms with nprobe 8-16 and recall@10 0.997-1.000 (nprobe 32: 60-100 ms, 1.000). Hence exact
+# below IVF_FROM tracks, IVF-Flat from it, back to exact below IVF_FROM / 2 (hysteresis, so a size around the
+# limit does not switch back and forth). 1M was not measured in this session (bench_index.py --sizes 1000000).
+IVF_FROM = 50_000
+IVF_NPROBE = 16
+IVF_MIN_LIST, IVF_MAX_LIST = 256, 4096
+IVF_TRAIN_PER_LIST = 30  # k-means sample: 30 points per cell (faiss warns below 39; 30 measured as enough)
+IVF_NITER = 10  # k-means iterations: 10 are plenty for recall, the default 25 triples the training
+# IVF cells are trained once for the size at that time; past RETRAIN_GROWTH x that size the cells are too
+# full (every query scans RETRAIN_GROWTH x more vectors) and are trained again: a rebuild at most every
+# 16-fold growth, i.e. at ~50k and ~800k on the way to 1M, never per change.
+RETRAIN_GROWTH = 16
+SAVE_EVERY_S = 30.0
+_MAGIC = b"REIDFVX1"
+
+
+def _nlist_for(n: int) -> int:
+    want = 2 ** round(np.log2(max(1.0, 2 * np.sqrt(n))))
+    return int(min(IVF_MAX_LIST, max(IVF_MIN_LIST, want)))
+
+
+def build_vectors(vectors: np.ndarray, ids: np.ndarray, dim: int) -> tuple[faiss.Index, str, int]:
+    """(index, kind, size it was trained for) for these vectors: exact below IVF_FROM, IVF-Flat past it."""
+    vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, dim)
+    ids = np.ascontiguousarray(ids, np.int64)
+    n = len(vectors)
+    if n < IVF_FROM:
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        kind = "flat"
+    else:
+        nlist = _nlist_for(n)
+        quant = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quant, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.own_fields = True
+        quant.this.disown()
+        index.cp.niter = IVF_NITER
+        rng = np.random.default_rng(0)
+        sample = vectors[np.sort(rng.choice(n, min(n, IVF_TRAIN_PER_LIST * nlist), replace=False))]
+        index.train(sample)
+        index.nprobe = IVF_NPROBE
+        kind = "ivf"
+    if n:
+        index.add_with_ids(vectors, ids)
+    return index, kind, n
+
+
+def index_ids(index: faiss.Index) -> np.ndarray:
+    """Every id held by an index built by build_vectors."""
+    if isinstance(index, faiss.IndexIDMap2) or hasattr(index, "id_map"):
+        return faiss.vector_to_array(faiss.downcast_index(index).id_map).astype(np.int64)
+    ivf = faiss.extract_index_ivf(index)
+    lists = ivf.invlists
+    parts = [faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy()
+             for i in range(ivf.nlist) if lists.list_size(i)]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
+
+
+@dataclass
+class _Vectors:
+    index: faiss.Index
+    kind: str
+    dim: int
+    trained_n: int
+    revision: int
+    saved: bool
+
+
+# ------------------------------------------------------------------------------------------------ the store
+class SourceWriter:
+    """Gathers one source's tracks; `finish` writes them in one transaction. Nothing is written before."""
+
+    def __init__(self, store: FootageIndex, path: str, size: int, mtime_ns: int, digest: str, camera: str,
+                 fps: float | None, frames: int | None, duration_s: float | None):
+        self.store = store
+        self.path, self.size, self.mtime_ns, self.hash = path, size, mtime_ns, digest
+        self.camera, self.fps, self.frames, self.duration_s = camera, fps, frames, duration_s
+        self.tracks: list[TrackRecord] = []
+        self.finished = False
+
+    def add_tracks(self, tracks: Iterable[TrackRecord]) -> None:
+        if self.finished:
+            raise GalleryError(f"The source {self.path} was already written; begin it again to add tracks")
+        self.tracks.extend(tracks)
+
+    def finish(self, status: str = "done", reason: str = "") -> int:
+        """Writes the source and its tracks (replacing an earlier run of the file); returns the source id."""
+        if self.finished:
+            raise GalleryError(f"The source {self.path} was already written")
+        source_id = self.store._write_source(self, status, reason)
+        self.finished = True
+        return source_id
+
+
+class FootageIndex:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.vectors_dir = self.path.with_name(self.path.name + ".vectors")
+        self._lock = threading.RLock()
+        self._vectors: dict[tuple[str, str], _Vectors] = {}
+        self._last_save = time.monotonic()
+        self.events: list[tuple[str, str, str]] = []  # (loaded | caught_up | rebuilt | switched, model, category)
+        if self.path.is_dir():
+            raise GalleryError(f"The footage index must be a file, {self.path} is a folder")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GalleryError(f"Cannot create the footage index's folder {self.path.parent}: {e.strerror or e}") from e
+        self.db = None
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+            self._stored_version()  # a foreign or newer file is refused before anything is written
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException as e:
+            if self.db is not None:
+                self.db.close()
+            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
+                raise GalleryError(f"The footage index {self.path} is locked by another program; close it and try again") from e
+            if isinstance(e, sqlite3.Error):
+                raise GalleryError(f"The file {self.path} is not a readable footage index: {e}") from e
+            raise
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise _write_error(self.path, e) from e
+            try:
+                yield self.db
+                self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
+                self.db.execute("COMMIT")
+            except BaseException as e:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.Error):
+                    raise _write_error(self.path, e) from e
+                raise
+
+    def _stored_version(self) -> int:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "meta" not in tables:
+            raise GalleryError(f"{self.path} is a database of another program, not a footage index; choose another file")
+        if tables and "sources" not in tables and "identities" in tables:
+            raise GalleryError(f"{self.path} is a gallery, not a footage index; choose another file")
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
+        raw = row[0] if row else "0"
+        try:
+            version = int(raw)
+        except (TypeError, ValueError):
+            version = -1
+        if version < 0:
+            raise GalleryError(f"The footage index {self.path} has an unknown schema version {raw!r}")
+        if version > SCHEMA_VERSION:
+            raise GalleryError(
+                f"The footage index {self.path} was written by a newer version of the app (schema {version}); update the app"
+            )
+        return version
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self._stored_version()
+                self.db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '0'), ('revision', '0')")
+                version = self._stored_version()
+                for step in MIGRATIONS[version:]:
+                    for stmt in filter(str.strip, step.split(";")):
+                        self.db.execute(stmt)
+                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self.db is None:
+                return
+            try:
+                self.flush()
+            finally:
+                self.db.close()
+                self.db = None
+
+    def revision(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+
+    def _key_revision(self, model: str, category: str) -> int:
+        row = self.db.execute("SELECT revision FROM index_revisions WHERE model=? AND category=?", (model, category)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> None:
+        for model, category in keys:
+            db.execute("INSERT INTO index_revisions VALUES (?, ?, 1) ON CONFLICT(model, category) "
+                       "DO UPDATE SET revision = revision + 1", (model, category))
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def begin_source(self, path: str | Path, camera: str = "", fps: float | None = None, frames: int | None = None,
+                     duration_s: float | None = None) -> SourceWriter:
+        """Starts a source: the file is fingerprinted now, so a file that changes while it is processed is
+        seen as changed afterwards. Nothing is written until the writer's finish()."""
+        key = _key(path)
+        try:
+            st = os.stat(key)
+            digest = fingerprint(key, st.st_size)
+        except OSError as e:
+            raise GalleryError(f"Cannot read {key}: {e.strerror or e}") from e
+        return SourceWriter(self, key, st.st_size, st.st_mtime_ns, digest, str(camera), fps, frames, duration_s)
+
+    @contextmanager
+    def source(self, path: str | Path, **kw) -> Iterator[SourceWriter]:
+        """`with store.source(path) as w: w.add_tracks(...)`: written as done on a normal exit (unless the block
+        called w.finish itself, e.g. as partial); on an error, recorded as failed with the reason, no tracks."""
+        w = self.begin_source(path, **kw)
+        try:
+            yield w
+        except Exception as e:
+            if not w.finished:
+                w.tracks = []
+                w.finish("failed", f"{type(e).__name__}: {e}")
+            raise
+        if not w.finished:
+            w.finish("done")
+
+    def _write_source(self, w: SourceWriter, status: str, reason: str) -> int:
+        if status not in STATUSES:
+            raise GalleryError(f"Unknown source status {status!r}; use one of {', '.join(STATUSES)}")
+        fps = float(w.fps) if w.fps else None
+        rows = [self._track_row(t, fps) for t in w.tracks]  # validates before the transaction starts
+        added: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
+        with self._tx() as db:
+            old = db.execute("SELECT id FROM sources WHERE path = ?", (w.path,)).fetchone()
+            removed = self._track_keys(db, "t.source_id = ?", (old[0],)) if old else {}
+            if old:
+                db.execute("DELETE FROM sources WHERE id = ?", (old[0],))
+            sid = db.execute(
+                "INSERT INTO sources(path, size, mtime_ns, hash, camera, status, reason, duration_s, fps, frames, indexed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (w.path, w.size, w.mtime_ns, w.hash, w.camera, status, str(reason), w.duration_s, fps, w.frames, _now()),
+            ).lastrowid
+            for t, (track_row, feats) in zip(w.tracks, rows):
+                tid = db.execute(
+                    "INSERT INTO tracks(source_id, category, track_no, start_frame, end_frame, start_s, end_s, n_boxes,"
+                    " boxes, best_frame, best_box, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (sid, *track_row),
+                ).lastrowid
+                for model, (dim, agg, n_crops, crops) in feats.items():
+                    db.execute("INSERT INTO features VALUES (?, ?, ?, ?, ?, ?)", (tid, model, dim, agg, n_crops, crops))
+                    added.setdefault((model, t.category), []).append((tid, np.frombuffer(agg, np.float32)))
+            self._bump(db, set(added) | set(removed))
+            revisions = {k: self._key_revision(*k) for k in set(added) | set(removed)}
+        self._apply(added, removed, revisions)
+        return sid
+
+    def _track_row(self, t: TrackRecord, fps: float | None):
+        frames = np.asarray(t.frames, np.int64).reshape(-1)
+        if len(frames) == 0:
+            raise GalleryError(f"Track {t.track_no} has no boxes")
+        if np.any(np.diff(frames) < 0):
+            raise GalleryError(f"Track {t.track_no}'s frames are not in order")
+        blob = pack_boxes(frames, t.boxes)
+        start, end = int(frames[0]), int(frames[-1])
+        rate = fps or 1.0
+        feats = {}
+        for model, mf in t.features.items():
+            agg = _clean_vectors(mf.aggregate, "feature").reshape(-1)
+            if agg.size == 0:
+                raise ModelError(f"Track {t.track_no} has an empty feature for model '{model}'")
+            crops = _clean_vectors(mf.crops, "crop feature")
+            crops = crops.reshape(-1, agg.size) if crops.size else np.zeros((0, agg.size), np.float32)
+            crops = crops[:MAX_CROP_FEATURES]
+            feats[model] = (int(agg.size), sqlite3.Binary(agg.tobytes()), len(crops), sqlite3.Binary(crops.tobytes()))
+        box = json.dumps([float(v) for v in t.best_box])
+        thumb = sqlite3.Binary(t.thumbnail) if t.thumbnail else None
+        return (t.category, int(t.track_no), start, end, start / rate, end / rate, len(frames), sqlite3.Binary(blob),
+                int(t.best_frame), box, thumb), feats
+
+    @staticmethod
+    def _track_keys(db, where: str, args: tuple) -> dict[tuple[str, str], list[int]]:
+        out: dict[tuple[str, str], list[int]] = {}
+        for tid, model, cat in db.execute(
+            f"SELECT t.id, f.model, t.category FROM tracks t JOIN features f ON f.track_id = t.id WHERE {where}", args
+        ):
+            out.setdefault((model, cat), []).append(tid)
+        return out
+
+    def remove_source(self, path: str | Path) -> bool:
+        """Forgets a source and its tracks (the file itself is not touched). False when it was not indexed."""
+        key = _key(path)
+        with self._lock:  # look first: a no-op must not move the revision (nor take the write lock)
+            if not self.db.execute("SELECT 1 FROM sources WHERE path = ?", (key,)).fetchone():
+                return False
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM sources WHERE path = ?", (key,)).fetchone()
+            if not row:  # removed by another process in between
+                return False
+            removed = self._track_keys(db, "t.source_id = ?", (row[0],))
+            db.execute("DELETE FROM sources WHERE id = ?", (row[0],))
+            self._bump(db, removed)
+            revisions = {k: self._key_revision(*k) for k in removed}
+        self._apply({}, removed, revisions)
+        return True
+
+    # -- the vector indexes ---------------------------------------------------------------------------
+    def _vector_file(self, model: str, category: str) -> Path:
+        tag = hashlib.sha1(f"{model}\x00{category}".encode()).hexdigest()[:16]
+        return self.vectors_dir / f"{tag}.faiss"
+
+    def _apply(self, added, removed, revisions) -> None:
+        """Brings the loaded indexes along with a committed change (indexes not loaded catch up when loaded)."""
+        with self._lock:
+            for key in set(added) | set(removed):
+                v = self._vectors.get(key)
+                if v is None:
+                    continue
+                if v.revision + 1 != revisions[key]:  # another process changed it meanwhile: catch up by ids
+                    self._catch_up(key, v)
+                    continue
+                gone = removed.get(key, [])
+                if gone:
+                    v.index.remove_ids(np.asarray(gone, np.int64))
+                new = added.get(key, [])
+                if new:
+                    self._add(key, v, np.asarray([i for i, _ in new], np.int64), np.stack([f for _, f in new]))
+                v.revision = revisions[key]
+                v.saved = False
+                self._maybe_switch(key, v)
+            if time.monotonic() - self._last_save > SAVE_EVERY_S:
+                self.flush()
+
+    def _add(self, key, v: _Vectors, ids: np.ndarray, vecs: np.ndarray) -> None:
+        if vecs.shape[1] != v.dim:
+            raise ModelError(
+                f"The footage index holds {v.dim}-d features for ReID model '{key[0]}' but new tracks have "
+                f"{vecs.shape[1]}-d: they come from another model file under the same name and cannot be compared."
+            )
+        v.index.add_with_ids(np.ascontiguousarray(vecs, np.float32), ids)
+
+    def _maybe_switch(self, key, v: _Vectors) -> None:
+        n = v.index.ntotal
+        if (v.kind == "flat" and n >= IVF_FROM) or (v.kind == "ivf" and (n < IVF_FROM // 2 or n > RETRAIN_GROWTH * v.trained_n)):
+            ids, vecs = self.features(*key)  # SQLite is the truth; a size threshold crossed, not a change
+            v.index, v.kind, v.trained_n = build_vectors(vecs, ids, v.dim)
+            self.events.append(("switched", *key))
+
+    def _features_of(self, key, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        ids, vecs = self.features(*key)
+        if only is not None:
+            keep = np.isin(ids, only)
+            ids, vecs = ids[keep], vecs[keep]
+        return ids, vecs
+
+    def _catch_up(self, key, v: _Vectors) -> None:
+        rev = self._key_revision(*key)
+        have = index_ids(v.index)
+        want = np.fromiter((r[0] for r in self.db.execute(
+            "SELECT t.id FROM tracks t JOIN features f ON f.track_id = t.id WHERE f.model = ? AND t.category = ?", key)),
+            np.int64)
+        gone = np.setdiff1d(have, want)
+        new = np.setdiff1d(want, have)
+        if len(gone):
+            v.index.remove_ids(gone)
+        if len(new):
+            ids, vecs = self._features_of(key, new)
+            self._add(key, v, ids, vecs)
+        v.revision, v.saved = rev, False
+        self.events.append(("caught_up", *key))
+        self._maybe_switch(key, v)
+
+    def _load(self, model: str, category: str) -> _Vectors | None:
+        """The index of (model, category), in step with SQLite; None when nothing is stored for it."""
+        key = (model, category)
+        v = self._vectors.get(key)
+        rev = self._key_revision(model, category)
+        if v is not None:
+            if v.revision != rev:
+                self._catch_up(key, v)
+            return v
+        v = self._read_file(key)
+        if v is not None:
+            if v.revision == rev:
+                self.events.append(("loaded", *key))
+            else:
+                self._catch_up(key, v)
+        else:
+            ids, vecs = self.features(model, category)
+            if len(ids) == 0:
+                return None
+            index, kind, trained = build_vectors(vecs, ids, vecs.shape[1])
+            v = _Vectors(index, kind, vecs.shape[1], trained, rev, False)
+            self.events.append(("rebuilt", *key))
+        self._vectors[key] = v
+        return v
+
+    def _read_file(self, key) -> _Vectors | None:
+        path = self._vector_file(*key)
+        try:
+            data = path.read_bytes()
+            if data[:8] != _MAGIC:
+                raise ValueError("not an index file of this app")
+            (n_head,) = struct.unpack("<I", data[8:12])
+            head = json.loads(data[12 : 12 + n_head])
+            if (head["model"], head["category"]) != key:
+                raise ValueError("index of another model or category")
+            index = faiss.deserialize_index(np.frombuffer(data, np.uint8, offset=12 + n_head).copy())
+            if index.d != head["dim"] or index.ntotal != head["ntotal"]:
+                raise ValueError("header and index disagree")
+            if head["kind"] == "ivf":
+                faiss.extract_index_ivf(index).nprobe = IVF_NPROBE
+            return _Vectors(index, head["kind"], head["dim"], head["trained_n"], head["revision"], True)
+        except FileNotFoundError:
+            return None
+        except Exception:  # unreadable, truncated, foreign: derived data, rebuilt from SQLite
+            return None
+
+    def flush(self) -> None:
+        """Saves every changed index atomically (temporary file, fsync, rename): a crash leaves the old or the new."""
+        with self._lock:
+            for key, v in self._vectors.items():
+                if v.saved:
+                    continue
+                head = json.dumps({"model": key[0], "category": key[1], "revision": v.revision, "kind": v.kind,
+                                   "dim": v.dim, "ntotal": int(v.index.ntotal), "trained_n": v.trained_n}).encode()
+                path = self._vector_file(*key)
+                tmp = path.with_name(path.name + f".{os.getpid()}.part")
+                try:
+                    self.vectors_dir.mkdir(parents=True, exist_ok=True)
+                    with open(tmp, "wb") as fh:
+                        fh.write(_MAGIC + struct.pack("<I", len(head)) + head)
+                        fh.write(faiss.serialize_index(v.index).tobytes())
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                    os.replace(tmp, path)
+                    v.saved = True
+                except OSError:
+                    tmp.unlink(missing_ok=True)  # derived data: not saved now means caught up on the next open
+            self._last_save = time.monotonic()
+
+    def nearest(self, model: str, category: str, queries: np.ndarray, k: int = 10) -> list[list[tuple[int, float]]]:
+        """For each query, up to k (track id, cosine distance) of `model`'s `category` tracks, nearest first."""
+        q = np.ascontiguousarray(queries, np.float32)
+        q = q.reshape(1, -1) if q.ndim == 1 else q
+        with self._lock:
+            v = self._load(model, category)
+            if v is None or v.index.ntotal == 0 or len(q) == 0:
+                return [[] for _ in range(len(q))]
+            if q.shape[1] != v.dim:
+                raise ModelError(
+                    f"The footage index holds {v.dim}-d features for ReID model '{model}' but the query is "
+                    f"{q.shape[1]}-d: they come from different models and cannot be compared."
+                )
+            sims, ids = search_few(v.index, q, min(k, v.index.ntotal))
+        return [[(int(i), float(1.0 - s)) for s, i in zip(srow, irow) if i >= 0] for srow, irow in zip(sims, ids)]
+
+    def index_size(self, model: str, category: str) -> int:
+        with self._lock:
+            v = self._load(model, category)
+            return 0 if v is None else int(v.index.ntotal)
+
+    def index_kind(self, model: str, category: str) -> str | None:
+        with self._lock:
+            v = self._load(model, category)
+            return None if v is None else v.kind
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def source_status(self, path: str | Path, verify: bool = False) -> SourceStatus:
+        """Indexed state of a file, checked against the disk: size and mtime first; the content fingerprint
+        when the mtime moved but the size did not (a copy or a touch keeps the index), or always with verify."""
+        key = _key(path)
+        with self._lock:
+            row = self.db.execute("SELECT id, size, mtime_ns, hash, status, reason, indexed_at FROM sources WHERE path = ?",
+                                  (key,)).fetchone()
+        if row is None:
+            return SourceStatus(key, "new")
+        sid, size, mtime_ns, digest, status, reason, at = row
+        try:
+            st = os.stat(key)
+        except FileNotFoundError:
+            return SourceStatus(key, "missing", "the file is no longer there", sid, at)
+        except OSError as e:
+            return SourceStatus(key, "missing", f"the file cannot be read: {e.strerror or e}", sid, at)
+        if st.st_size != size:
+            return SourceStatus(key, "changed", f"its size changed ({size} -> {st.st_size} bytes)", sid, at)
+        if verify or st.st_mtime_ns != mtime_ns:
+            try:
+                now = fingerprint(key, st.st_size)
+            except OSError as e:
+                return SourceStatus(key, "missing", f"the file cannot be read: {e.strerror or e}", sid, at)
+            if now != digest:
+                return SourceStatus(key, "changed", "its content changed", sid, at)
+        return SourceStatus(key, status, reason, sid, at)
+
+    def sources(self) -> list[SourceInfo]:
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT s.id, s.path, s.size, s.mtime_ns, s.hash, s.camera, s.status, s.reason, s.duration_s, s.fps, s.frames,"
+                " s.indexed_at, (SELECT COUNT(*) FROM tracks t WHERE t.source_id = s.id) FROM sources s ORDER BY s.path"
+            ).fetchall()
+        return [SourceInfo(*r) for r in rows]
+
+    _TRACK_SQL = """SELECT t.id, t.source_id, s.path, s.camera, t.category, t.track_no, t.start_frame, t.end_frame,
+                           t.start_s, t.end_s, t.n_boxes, t.best_frame, t.best_box, t.thumbnail,
+                           COALESCE((SELECT GROUP_CONCAT(model) FROM (SELECT model FROM features WHERE track_id = t.id
+                                     ORDER BY model)), '')
+                    FROM tracks t JOIN sources s ON s.id = t.source_id"""
+
+    @staticmethod
+    def _info(r) -> TrackInfo:
+        return TrackInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+                         tuple(json.loads(r[12])), bytes(r[13]) if r[13] is not None else None,
+                         tuple(m for m in r[14].split(",") if m))
+
+    def tracks(self, source: str | Path | None = None, category: str | None = None, model: str | None = None) -> list[TrackInfo]:
+        """Track summaries (no boxes, no features), filtered by source file, category and model embedded."""
+        src = _key(source) if source is not None else None
+        sql = (self._TRACK_SQL + " WHERE (? IS NULL OR s.path = ?) AND (? IS NULL OR t.category = ?)"
+               " AND (? IS NULL OR EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id AND f.model = ?)) ORDER BY t.id")
+        with self._lock:
+            rows = self.db.execute(sql, (src, src, category, category, model, model)).fetchall()
+        return [self._info(r) for r in rows]
+
+    def track(self, track_id: int) -> Track:
+        with self._lock:
+            r = self.db.execute(self._TRACK_SQL + " WHERE t.id = ?", (int(track_id),)).fetchone()
+            if r is None:
+                raise GalleryError(f"No track with id {track_id} in the footage index")
+            blob = self.db.execute("SELECT boxes FROM tracks WHERE id = ?", (int(track_id),)).fetchone()[0]
+            frows = self.db.execute("SELECT model, dim, aggregate, n_crops, crops FROM features WHERE track_id = ?",
+                                    (int(track_id),)).fetchall()
+        info = self._info(r)
+        frames, boxes = unpack_boxes(blob, info.n_boxes)
+        feats = {}
+        for model, dim, agg, n_crops, crops in frows:
+            if len(agg) != 4 * dim or len(crops) != 4 * dim * n_crops:
+                raise GalleryError(f"The stored features of track {track_id} for model '{model}' are damaged")
+            feats[model] = ModelFeatures(np.frombuffer(agg, np.float32).copy(),
+                                         np.frombuffer(crops, np.float32).reshape(n_crops, dim).copy())
+        return Track(info, frames, boxes, feats)
+
+    def features(self, model: str, category: str) -> tuple[np.ndarray, np.ndarray]:
+        """(track ids, aggregate features) of one model and category, by id; refuses mixed dimensions."""
+        with self._lock:
+            rows = self.db.execute(
+                "SELECT t.id, f.dim, f.aggregate FROM features f JOIN tracks t ON t.id = f.track_id "
+                "WHERE f.model = ? AND t.category = ? ORDER BY t.id", (model, category)).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        dims = {r[1] for r in rows}
+        if len(dims) > 1:
+            raise ModelError(
+                f"The footage index holds features of different sizes {sorted(dims)} under ReID model '{model}': they "
+                "come from different versions of that model and cannot be compared. Process those sources again."
+            )
+        dim = dims.pop()
+        bad = [r[0] for r in rows if len(r[2]) != 4 * dim]
+        if bad or dim <= 0:
+            raise GalleryError(f"The stored features of track(s) {bad[:5]} are damaged; process their sources again")
+        vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), dim)
+        return np.fromiter((r[0] for r in rows), np.int64, len(rows)), vecs
+
+    def check(self) -> list[str]:
+        """Integrity problems found (empty list when sound)."""
+        with self._lock:
+            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+            problems += [f"foreign key: {r}" for r in self.db.execute("PRAGMA foreign_key_check")]
+            problems += [f"track #{r[0]} has a damaged feature" for r in self.db.execute(
+                "SELECT track_id FROM features WHERE dim <= 0 OR LENGTH(aggregate) != 4 * dim "
+                "OR LENGTH(crops) != 4 * dim * n_crops")]
+        return problems
