@@ -41,6 +41,7 @@ from Algorithm.evaluation.ranking import RankedPhoto, Ranking
 from Algorithm.evaluation.reid_eval import ReidEvaluation
 from Algorithm.evaluation.tracklets_eval import TrackletsEvaluation
 from Algorithm.evaluation.tracks_eval import TracksEvaluation
+from Algorithm.models import registry as _registry_mod
 from Algorithm.models.registry import ModelSpec, Registry, load_registry, update_local_config
 from Algorithm.models.runtime import DeviceOption, device_options, resolve_device
 from Algorithm.pipeline.crop_policy import CropChoice, choose_crop, crop_box
@@ -217,10 +218,12 @@ class Engine:
         return self._registry.get(name).title or name
 
     def threshold(self, category: str, settings: Settings | None = None) -> float:
-        """The match distance in force: the run's setting when given, else the model's own for the category."""
+        """The match distance in force: the run's setting for the category when given (`Settings.threshold_for`),
+        else the model's own for the category."""
         s = settings or self._settings
-        if s.threshold is not None:
-            return float(s.threshold)
+        t = s.threshold_for(category)
+        if t is not None:
+            return t
         return self._registry.reid_for(category).threshold_for(category)
 
     def default_threshold(self, category: str) -> float:
@@ -301,6 +304,11 @@ class Engine:
         update_local_config(active_reid={category: name})
         self.reload_models()
         return len(done)
+
+    @property
+    def local_models_path(self) -> Path:
+        """The user's model file, where a calibrated threshold is stored (per model and category)."""
+        return Path(_registry_mod.LOCAL_MANIFEST_PATH)
 
     def reload_models(self, local: str | Path | None = None) -> None:
         """Re-reads the model configuration (after another process or a calibration changed it)."""

@@ -11,11 +11,16 @@ from Algorithm.rules import CATEGORIES, DEVICES, SAMPLE_FT_RANGE, THRESHOLD_RANG
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-run settings the GUI exposes. `threshold=None` means the ReID model's own default."""
+    """Per-run settings the GUI exposes.
+
+    Match threshold of a category (`threshold_for`): its entry in `thresholds` when there is one, else `threshold`
+    (one value for every category: the CLI's `--threshold` and the results JSON), else None: the ReID model's own
+    default for that category."""
 
     device: str = "auto"  # one of rules.DEVICES
     sample_ft: int = 1  # process every k-th frame (rules.SAMPLE_FT_RANGE)
-    threshold: float | None = None
+    threshold: float | None = None  # every category's, unless `thresholds` names the category
+    thresholds: tuple[tuple[str, float], ...] = ()  # per category overrides, e.g. (("vehicle", 0.3),); a dict is accepted
     tracking: bool = True
     tracker: str = "bytetrack"  # one of rules.TRACKERS
     categories: tuple[str, ...] = ("person",)
@@ -23,6 +28,19 @@ class Settings:
     refresh_frames: int = 0  # re-embed a track after this many frames even without a better crop (0: never)
     max_gap_s: float = 1.0  # sightings closer than this merge into one segment
     keep_frames: bool = True  # attach decoded frames to per-frame results (the GUI shows them)
+
+    def __post_init__(self):
+        # a frozen record stays hashable: the per-category overrides are kept as sorted (category, value) pairs
+        t = self.thresholds
+        items = t.items() if isinstance(t, dict) else (t or ())
+        object.__setattr__(self, "thresholds", tuple(sorted((str(c), float(v)) for c, v in items if v is not None)))
+
+    def threshold_for(self, category: str) -> float | None:
+        """The threshold this run sets for `category` (None: the model's own)."""
+        per = dict(self.thresholds)
+        if category in per:
+            return per[category]
+        return None if self.threshold is None else float(self.threshold)
 
     def with_(self, **kw) -> "Settings":
         if "categories" in kw:
@@ -37,6 +55,10 @@ class Settings:
         SAMPLE_FT_RANGE.check(int(self.sample_ft), "sampleFt")
         if self.threshold is not None:
             THRESHOLD_RANGE.check(float(self.threshold), "The match threshold (a distance, 1 - cosine)")
+        for c, v in self.thresholds:
+            if c not in CATEGORIES:
+                raise ValueError(f"a threshold is set for {c!r}, which is not among {CATEGORIES}")
+            THRESHOLD_RANGE.check(float(v), f"The {c} match threshold (a distance, 1 - cosine)")
         bad = [c for c in self.categories if c not in CATEGORIES]
         if bad or not self.categories:
             raise ValueError(f"categories must be among {CATEGORIES}, got {self.categories}")

@@ -1,7 +1,7 @@
 """Settings dialog of the Process page: device, sampleFt, match threshold, tracking, categories, models."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -67,29 +68,42 @@ class SettingsDialog(QDialog):
         self.sample_ft = QSpinBox()
         apply_range(self.sample_ft, SAMPLE_FT_RANGE)
         self.sample_ft.setValue(int(s.sample_ft))
-        self.sample_ft.setSuffix("  (every k-th frame)")
+        self.sample_ft.setPrefix("N = ")
+        self.sample_ft.setToolTip("sampleFt: process every Nth frame of a video (1 = every frame)")
         self.sample_note = hint_label()
-        form.addRow("sampleFt", pack(self.sample_ft, self.sample_note, vertical=True))
+        form.addRow("Process every\nNth frame", pack(self.sample_ft, self.sample_note, vertical=True))
 
         self.tracking = QCheckBox("Follow each person/vehicle across frames (tracking)")
         self.tracking.setChecked(bool(s.tracking))
         form.addRow("Tracking", self.tracking)
 
-        self.use_default = QCheckBox("Use the model's default")
-        self.threshold = QDoubleSpinBox()
-        apply_range(self.threshold, THRESHOLD_RANGE)
+        # one threshold per category (a person model's distances say nothing about a vehicle model's); a single
+        # override from an older version (or the CLI's --threshold) shows in each category and is saved per category
         defaults = {c: engine.default_threshold(c) for c in CATEGORIES}
-        self.threshold.setValue(float(s.threshold) if s.threshold is not None else defaults["person"])
-        self.use_default.setChecked(s.threshold is None)
-        row = QWidget()
-        rl = QHBoxLayout(row)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.threshold)
-        rl.addWidget(self.use_default, 1)
+        self.thresholds: dict[str, QDoubleSpinBox] = {}
+        self.use_defaults: dict[str, QCheckBox] = {}
+        rows = []
+        for c in CATEGORIES:
+            spin = QDoubleSpinBox()
+            apply_range(spin, THRESHOLD_RANGE)
+            own = s.threshold_for(c)
+            spin.setValue(float(own) if own is not None else defaults[c])
+            use = QCheckBox(f"Model's default ({defaults[c]:.2f})")
+            use.setChecked(own is None)
+            use.toggled.connect(self._refresh)
+            self.thresholds[c], self.use_defaults[c] = spin, use
+            row = QWidget()
+            rl = QHBoxLayout(row)
+            rl.setContentsMargins(0, 0, 0, 0)
+            rl.addWidget(QLabel(c.capitalize() + "s"))
+            rl.addWidget(spin)
+            rl.addWidget(use, 1)
+            rows.append(row)
+        self.threshold, self.use_default = self.thresholds["person"], self.use_defaults["person"]
         threshold_hint = hint_label(
             "A distance (1 - cosine similarity): a box matches an identity when its distance is at most this. "
-            "Lower is stricter. Model default: " + ", ".join(f"{c} {v:.2f}" for c, v in defaults.items()) + ".")
-        form.addRow("Match threshold", pack(row, threshold_hint, vertical=True))
+            "Lower is stricter. Each category has its own, as its model does.")
+        form.addRow("Match threshold", pack(*rows, threshold_hint, vertical=True))
 
         self.cats = {}
         crow = QWidget()
@@ -122,7 +136,8 @@ class SettingsDialog(QDialog):
 
         self.sample_ft.valueChanged.connect(self._refresh)
         self.tracking.toggled.connect(self._refresh)
-        self.use_default.toggled.connect(self._refresh)
+        # the dialog grows with its wrapped help texts (e.g. the sampleFt warning) instead of cutting them
+        lay.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self._refresh()
         self.setMinimumWidth(560)
 
@@ -194,23 +209,39 @@ class SettingsDialog(QDialog):
         return out
 
     def _refresh(self) -> None:
-        self.threshold.setEnabled(not self.use_default.isChecked())
-        if self.tracking.isChecked() and self.sample_ft.value() > 1:
-            self.sample_note.setText("Warning: tracking needs sampleFt = 1 to follow people reliably. With larger "
-                                     "values people move further between processed frames and tracks can break.")
+        for c, spin in self.thresholds.items():
+            spin.setEnabled(not self.use_defaults[c].isChecked())
+        n = self.sample_ft.value()
+        now = "every frame is processed" if n == 1 else f"one frame in {n} is processed"
+        if self.tracking.isChecked() and n > 1:
+            self.sample_note.setText(f"Now {now}. Warning: tracking needs every frame (N = 1) to follow people "
+                                     "reliably. With larger values people move further between processed frames "
+                                     "and tracks can break.")
             self.sample_note.setStyleSheet("color: #d9822b;")
         else:
-            self.sample_note.setText("1 = every frame (best). Larger values are faster but can miss short sightings.")
+            self.sample_note.setText(f"Now {now}. N = 1 is best; larger values are faster but can miss short "
+                                     "sightings.")
             self.sample_note.setStyleSheet("")
+        QTimer.singleShot(0, self._fit)
         ok = any(cb.isChecked() for cb in self.cats.values())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setToolTip("" if ok else "Choose at least one category")
+
+    def _fit(self) -> None:
+        """Grows the dialog when a help text got longer, so no line is cut (never shrinks what the user sized)."""
+        lay = self.layout()
+        lay.activate()
+        need = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.totalSizeHint().height()
+        if need > self.height():
+            self.resize(self.width(), need)
 
     def values(self) -> dict:
         return {
             "device": self.device.currentData(),
             "sample_ft": self.sample_ft.value(),
-            "threshold": None if self.use_default.isChecked() else round(self.threshold.value(), 3),
+            "threshold": None,  # the single override is the CLI's; the dialog sets one per category
+            "thresholds": {c: round(spin.value(), 3) for c, spin in self.thresholds.items()
+                           if not self.use_defaults[c].isChecked()},
             "tracking": self.tracking.isChecked(),
             "categories": tuple(c for c, cb in self.cats.items() if cb.isChecked()),
         }

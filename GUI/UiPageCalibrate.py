@@ -159,6 +159,8 @@ class CalibratePage(QWidget):
         self.compute_btn.setEnabled(ready and not self.busy)
         suggested = self.calibration is not None and self.calibration.recommended_threshold is not None
         self.apply_btn.setEnabled(not self.busy and suggested)
+        refusal = self.calibration.refusal if self.calibration is not None else None
+        self.apply_btn.setToolTip(refusal or "Save the suggested threshold as the default of this category's ReID model")
         for w in (self.use_gallery, self.use_folder, self.use_videos, self.category):
             w.setEnabled(not self.busy)
 
@@ -247,6 +249,8 @@ class CalibratePage(QWidget):
             else:
                 lines.append(f"Among strangers ({who}): these {o.impostor_pairs} pairs are too few to measure the "
                              f"per-pair rate it needs ({o.target_fmr:.2g}); prefer a lower threshold than suggested.")
+        if cal.refusal:
+            lines.append(f"<b>No threshold suggested.</b> {_html(cal.refusal)}")
         if cal.recommended_threshold is not None:
             lines.append(f"Apply saves <b>{cal.recommended_threshold:.3f}</b>.")
         at = cal.at_current
@@ -265,8 +269,10 @@ class CalibratePage(QWidget):
         value, cat = cal.recommended_threshold, self._cat()
         ans = QMessageBox.question(
             self, "Apply threshold",
-            f"Save {value:.3f} as the {cat} match threshold of model '{cal.model}'?\n"
-            "It is written to models/local_models.json and used from now on.",
+            f"Save {value:.3f} as the {cat} match threshold of model '{cal.model}'?\n\n"
+            f"It is stored per model, in {self.engine.local_models_path}, and used from now on whenever "
+            f"'{cal.model}' serves {cat}s (another model keeps its own threshold).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
         )
         if ans != QMessageBox.StandardButton.Yes:
             return
@@ -276,9 +282,10 @@ class CalibratePage(QWidget):
             QMessageBox.warning(self, "Apply threshold", str(e))
             return
         self._show_current()
-        if self.engine.settings.threshold is not None:
-            self.status.setText(self.status.text() + f" Saved to {dest}; note: a threshold set in the processing "
-                                                     f"settings ({self.engine.settings.threshold:.3f}) still overrides it.")
+        override = self.engine.settings.threshold_for(cat)
+        if override is not None:
+            self.status.setText(self.status.text() + f" Saved to {dest}; note: a {cat} threshold set in the processing "
+                                                     f"settings ({override:.3f}) still overrides it.")
         else:
             self.status.setText(self.status.text() + f" Saved to {dest}.")
         self.thresholdApplied.emit(cat, float(value))

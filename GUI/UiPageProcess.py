@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QToolButton,
@@ -30,6 +31,7 @@ from Algorithm.outer_api import (
     Finished,
     FrameDone,
     FrameResult,
+    ReIdError,
     SearchReport,
     Sighting,
     export_annotated_video,
@@ -39,10 +41,23 @@ from Algorithm.outer_api import (
     read_image,
     read_video_frame,
     rules,
+    video_info,
 )
+from GUI import app_settings
 from GUI.sightings_panel import SightingRef, SightingsTree
 from GUI.UiDialogSettings import SettingsDialog
-from GUI.widgets import ElidedLabel, ImageView, OverlayBox, fmt_duration, hint_label, local_files, qcolor, show_error
+from GUI.widgets import (
+    ElidedLabel,
+    ImageView,
+    OverlayBox,
+    fmt_distance,
+    fmt_duration,
+    fmt_time,
+    hint_label,
+    local_files,
+    qcolor,
+    show_error,
+)
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 MEDIA_FILTER = rules.file_filter(("image", "video"))  # the engine's own extension lists
@@ -81,6 +96,7 @@ class ProcessPage(QWidget):
         # live view: events only update these; a timer paints the latest frame (never a queue of frames)
         self._file_text = ""
         self._file_kind = "video"
+        self._file_index, self._files_total = 0, 1  # the file being processed in a folder run, and how many
         self._run_step = 1
         self._latest: FrameResult | None = None
         self._live: tuple[str, list[Sighting]] | None = None
@@ -155,6 +171,7 @@ class ProcessPage(QWidget):
         self.sightings = SightingsTree()
         self.sightings.sightingChosen.connect(self.show_sighting)
         self.matches_label = QLabel()
+        self.matches_label.setWordWrap(True)  # a growing count never widens the panel
         self.settings_summary = hint_label()
         box = QGroupBox("Sightings")
         bl = QVBoxLayout(box)
@@ -170,6 +187,10 @@ class ProcessPage(QWidget):
         split.setStretchFactor(1, 1)
         split.setSizes([800, 340])
         split.setChildrenCollapsible(False)
+        # the panel keeps the width it has (or the user gave it) while processing: the frame view takes the rest
+        self.splitter = split
+        box.setMinimumWidth(280)
+        box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m frames")
@@ -228,7 +249,9 @@ class ProcessPage(QWidget):
     def _show_settings_summary(self) -> None:
         s = self.engine.settings
         every = "every frame" if s.sample_ft == 1 else f"1 frame in {s.sample_ft}"
-        thr = "model default" if s.threshold is None else f"{s.threshold:.2f}"
+        per = {c: s.threshold_for(c) for c in s.categories}
+        thr = ", ".join(("model default" if t is None else f"{t:.2f}") + (f" ({c})" if len(per) > 1 else "")
+                        for c, t in per.items())
         cats = " + ".join(c + "s" for c in s.categories)
         self.settings_summary.setText(f"{self.engine.device.upper()} \u00b7 {every} \u00b7 tracking "
                                       f"{'on' if s.tracking else 'off'} \u00b7 threshold {thr} \u00b7 {cats}")
@@ -244,15 +267,38 @@ class ProcessPage(QWidget):
         if path:
             self.set_source(path)
 
-    def set_source(self, path: str | Path) -> None:
+    def set_source(self, path: str | Path) -> bool:
+        """Chooses what Play processes. A video or photo is opened at once: a broken or empty one is refused here,
+        with the reason (nothing changes), and a good one shows its first frame (and a video its duration)."""
         if self.running:
-            return
+            return False
+        path = Path(path)
+        kind = "folder" if path.is_dir() else (media_kind(path) or "file")
+        first, detail = None, ""
+        try:
+            if kind == "video":
+                info = video_info(path)
+                first = read_video_frame(path, 0)
+                if info.frame_count:
+                    detail = (f" · {fmt_time(info.frame_count / info.fps)} · {info.frame_count} frames"
+                              f" · {info.width}×{info.height}")
+                else:
+                    detail = f" · length unknown · {info.width}×{info.height}"
+            elif kind == "image":
+                first = read_image(path)
+                detail = f" · {first.shape[1]}×{first.shape[0]}"
+        except (ReIdError, OSError, ValueError) as e:
+            show_error(self, "Cannot open this file", str(e))
+            return False
         self.reset()
-        self.source = Path(path)
-        kind = "folder" if self.source.is_dir() else (media_kind(self.source) or "file")
-        self.source_label.set_full_text(f"{kind.capitalize()}: {self.source.name}", str(self.source))
-        self.view.set_placeholder(f"Press Play to process {self.source.name}.")
+        self.source = path
+        self.source_label.set_full_text(f"{kind.capitalize()}: {path.name}{detail}", str(path))
+        self.view.set_placeholder(f"Press Play to process {path.name}.")
+        if first is not None:
+            self.view.set_image(bgr_to_qimage(first))
+        self.progress_label.setText(f"Press Play to process {path.name}{detail}.")
         self._update_buttons()
+        return True
 
     # -- run control --------------------------------------------------------------------------------
     def play_pause(self) -> None:
@@ -333,6 +379,12 @@ class ProcessPage(QWidget):
         name = Path(ev.path).name
         self._file_text = f"File {ev.index + 1} of {ev.total}: {name}" if ev.total > 1 else name
         self._file_kind = media_kind(ev.path) or "video"
+        self._file_index, self._files_total = ev.index, ev.total
+        if ev.total > 1:  # a folder: the bar counts files; the label says where in the current video it is
+            self.progress.setTextVisible(True)
+            self.progress.setFormat("%v / %m files")
+            self.progress.setRange(0, ev.total)
+            self.progress.setValue(ev.index)
         self.progress_label.setText(self._file_text)
 
     def _frame_done(self, ev: FrameDone) -> None:
@@ -363,11 +415,15 @@ class ProcessPage(QWidget):
             self.sightings.set_file(path, self._file_kind, live)
         total, cap = fr.total_frames, self.max_frames
         stop = min(total, cap) if (total and cap) else (total or cap or 0)
-        if stop:
+        folder = self._files_total > 1
+        if stop and not folder:
             self.progress.setTextVisible(True)
+            self.progress.setFormat("%v / %m frames" if self._file_kind == "video" else "%v / %m photo")
             self.progress.setRange(0, stop)
             self.progress.setValue(min(stop, fr.frame_index + 1))
         parts = [self._file_text or Path(fr.path).name]
+        if folder and self._file_kind == "video" and stop:
+            parts.append(f"frame {min(stop, fr.frame_index + 1)} / {stop}")
         if fr.fps_processing > 0:
             parts.append(f"{fr.fps_processing:.1f} frames/s")
             if stop:
@@ -380,7 +436,8 @@ class ProcessPage(QWidget):
     @staticmethod
     def _overlay(boxes) -> list[OverlayBox]:
         return [
-            OverlayBox(b.box, f"{b.match.label} {b.match.distance:.2f}", qcolor(b.match.identity_id)) if b.match
+            OverlayBox(b.box, f"{b.match.label} {fmt_distance(b.match.distance, 2)}", qcolor(b.match.identity_id))
+            if b.match
             else OverlayBox(b.box)
             for b in boxes
         ]
@@ -389,6 +446,8 @@ class ProcessPage(QWidget):
         self._live = None  # the final sightings replace the live ones
         self._refresh_live()  # the file's last frame on screen
         self.results.append(res)
+        if self._files_total > 1:
+            self.progress.setValue(self._file_index + 1)
         if not res.error:
             self.sightings.set_file(res.path, res.kind, res.sightings)
 
@@ -442,7 +501,7 @@ class ProcessPage(QWidget):
 
         def shown(qimg):
             if token == self._show_token and self._pin_key == ref.key:
-                label = f"{ref.label} {ref.best_distance:.2f}"
+                label = f"{ref.label} {fmt_distance(ref.best_distance, 2)}"
                 self.view.set_image(qimg, [OverlayBox(ref.best_box, label, qcolor(ref.identity_id))])
 
         self.workers.start(Worker(job), shown, lambda m: show_error(self, "Cannot show this sighting", m))
@@ -461,8 +520,10 @@ class ProcessPage(QWidget):
 
     # -- export -----------------------------------------------------------------------------------------
     def _default_name(self, suffix: str) -> str:
+        """The export's suggested path: in the folder of the last export (else the source's folder or home)."""
         stem = self.source.stem if self.source else "results"
-        return str((self.source.parent if self.source and self.source.is_file() else Path.home()) / f"{stem}_reid{suffix}")
+        fallback = self.source.parent if self.source and self.source.is_file() else Path.home()
+        return str(Path(app_settings.last_export_dir(fallback)) / f"{stem}_reid{suffix}")
 
     def export_json(self, path: str | None = None) -> Path | None:
         return self._export("JSON", ".json", "JSON (*.json)", export_json, path)
@@ -482,6 +543,7 @@ class ProcessPage(QWidget):
         except (OSError, ValueError) as e:
             show_error(self, "Export failed", f"Cannot write {path}: {e}")
             return None
+        app_settings.remember_export(out)
         self.progress_label.setText(f"Saved {Path(out).name}")
         return Path(out)
 
@@ -503,10 +565,12 @@ class ProcessPage(QWidget):
             jobs = [(videos[0], Path(dest))]
         else:
             if dest is None:
-                dest = QFileDialog.getExistingDirectory(self, "Folder for the annotated videos")
+                dest = QFileDialog.getExistingDirectory(self, "Folder for the annotated videos",
+                                                        app_settings.last_export_dir(Path.home()))
                 if not dest:
                     return False
             jobs = [(v, Path(dest) / (Path(v.path).stem + "_annotated.mp4")) for v in videos]
+        app_settings.remember_export(jobs[0][1])
         w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()
         self.exporter = w
         self.progress_label.setText("Writing the annotated video\u2026")

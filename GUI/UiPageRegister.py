@@ -119,6 +119,8 @@ class RegisterPage(QWidget):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.label.setCompleter(completer)
         self.label.currentTextChanged.connect(self._label_changed)
+        # Enter in the name saves, as the Confirm button does (confirm() does nothing unless saving is possible)
+        self.label.lineEdit().returnPressed.connect(self.confirm)
         self.category = QComboBox()
         for c in CATEGORIES:
             self.category.addItem(c.capitalize(), c)

@@ -34,6 +34,16 @@ def load(engine: Engine) -> Settings:
     if q.contains("run/threshold"):
         t = str(q.value("run/threshold"))
         kw["threshold"] = None if t in ("", "default", "None") else t
+    per = {}
+    for c in CATEGORIES:
+        t = str(q.value(f"run/threshold_{c}", ""))
+        if t not in ("", "default", "None"):
+            try:
+                per[c] = float(t)
+            except ValueError:
+                pass
+    if per:
+        kw["thresholds"] = per
     if q.contains("run/tracking"):
         kw["tracking"] = _bool(q.value("run/tracking"))
     if q.contains("run/categories"):
@@ -57,6 +67,22 @@ def save(s: Settings) -> None:
     q.setValue("run/device", s.device)
     q.setValue("run/sampleFt", int(s.sample_ft))
     q.setValue("run/threshold", "" if s.threshold is None else float(s.threshold))
+    per = dict(s.thresholds)
+    for c in CATEGORIES:
+        q.setValue(f"run/threshold_{c}", "" if c not in per else float(per[c]))
     q.setValue("run/tracking", bool(s.tracking))
     q.setValue("run/categories", list(s.categories))
+    q.sync()
+
+
+def last_export_dir(default: str | Path) -> str:
+    """The folder the last export went to (export dialogs start there), else `default`."""
+    d = str(qsettings().value("paths/last_export_dir", "") or "")
+    return d if d and Path(d).is_dir() else str(default)
+
+
+def remember_export(path: str | Path) -> None:
+    """Remembers the folder of an exported file for the next export dialog."""
+    q = qsettings()
+    q.setValue("paths/last_export_dir", str(Path(path).parent))
     q.sync()

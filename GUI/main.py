@@ -88,7 +88,9 @@ class MainWindow(QMainWindow):
 
         self.model_status = QLabel("")
         self.statusBar().addPermanentWidget(self.model_status)
-        self.statusBar().showMessage(f"Gallery: {engine.gallery_path}")
+        # a widget, not a message: status tips (hovering a menu or a button) clear messages, not widgets
+        self.gallery_status = QLabel(f"Gallery: {engine.gallery_path}")
+        self.statusBar().addWidget(self.gallery_status, 1)
         self.nav.setCurrentRow(0)
         if warm_up:
             QTimer.singleShot(0, self._warm_up)

@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from Algorithm.outer_api import Sighting
-from GUI.widgets import fmt_time, qcolor
+from GUI.widgets import fmt_distance, fmt_time, qcolor
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ class SightingRef:
     def describe(self) -> str:
         where = Path(self.path).name
         if self.kind == "image":
-            return f"{self.label} in {where}, distance {self.best_distance:.3f}"
+            return f"{self.label} in {where}, distance {fmt_distance(self.best_distance)}"
         return (f"{self.label} in {where}, {fmt_time(self.start_time)}\u2013{fmt_time(self.end_time)}; best frame "
-                f"{self.best_frame} ({fmt_time(self.best_time)}), distance {self.best_distance:.3f}")
+                f"{self.best_frame} ({fmt_time(self.best_time)}), distance {fmt_distance(self.best_distance)}")
 
 
 def _swatch(color: QColor) -> QIcon:
@@ -105,7 +105,7 @@ class SightingsTree(QTreeWidget):
         for ident, refs in sorted(by_ident.items(), key=lambda kv: kv[1][0].label.lower()):
             best = min(refs, key=lambda r: r.best_distance)
             top = QTreeWidgetItem([best.label, f"{len(refs)} sighting{'s' if len(refs) != 1 else ''}",
-                                   f"{best.best_distance:.3f}"])
+                                   fmt_distance(best.best_distance)])
             top.setIcon(0, _swatch(qcolor(ident)))
             f = top.font(0)
             f.setBold(True)
@@ -123,7 +123,7 @@ class SightingsTree(QTreeWidget):
                     when = f"{fmt_time(r.start_time)}\u2013{fmt_time(r.end_time)}"
                     title = f"{name} \u00b7 frames {r.start_frame}\u2013{r.end_frame}" if multi else \
                         f"frames {r.start_frame}\u2013{r.end_frame}"
-                child = QTreeWidgetItem([title, when, f"{r.best_distance:.3f}"])
+                child = QTreeWidgetItem([title, when, fmt_distance(r.best_distance)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r)
                 child.setToolTip(0, r.describe())
                 top.addChild(child)

@@ -53,6 +53,12 @@ def fmt_duration(seconds: float) -> str:
     return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
+def fmt_distance(d: float, decimals: int = 3) -> str:
+    """A distance for display: never "-0.000" (a cosine distance of identical features can come out as -1e-7)."""
+    text = f"{float(d):.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def fmt_date(iso: str) -> str:
     """An ISO UTC timestamp in local time, 'YYYY-MM-DD HH:MM'."""
     try:
@@ -277,9 +283,10 @@ class ImageView(QWidget):
         order = sorted(range(len(self._boxes)), key=lambda i: (self._boxes[i].color is not None, i == self._selected))
         for i in order:  # boxes first, then every tag above every box, so no tag is hidden
             self._paint_box(p, self._boxes[i], selected=i == self._selected, hover=i == self._hover)
+        rects = self.tag_rects()
         for i in order:
-            if self._boxes[i].text and self._boxes[i].color is not None:
-                self._paint_tag(p, self._boxes[i], selected=i == self._selected)
+            if i in rects:
+                self._paint_tag(p, self._boxes[i], rects[i], selected=i == self._selected)
 
     def _width(self, selected: bool, hover: bool) -> int:
         return 5 if selected else (4 if hover else 3)
@@ -303,20 +310,45 @@ class ImageView(QWidget):
         p.setPen(QPen(color, width))
         p.drawRect(r)
 
-    def _paint_tag(self, p: QPainter, b: OverlayBox, selected: bool) -> None:
-        r = self._box_rect(b.box)
-        width = self._width(selected, False)
-        color = QColor(b.color)
+    def _tag_font(self, b: OverlayBox) -> QFont:
         f = QFont(self.font())
         f.setBold(True)
         if len(b.text) <= 3:  # the numbers of the Register page: larger, easy to read and aim at
             f.setPointSizeF(f.pointSizeF() * 1.3)
-        p.setFont(f)
-        fm = QFontMetrics(f)
-        tw, th = fm.horizontalAdvance(b.text) + 10, fm.height() + 4
-        x = min(max(r.left() - width / 2, 0), self.width() - tw)
-        y = r.top() - th if r.top() - th >= 0 else r.top()
-        tag = QRectF(x, y, tw, th)
+        return f
+
+    def tag_rects(self) -> dict[int, QRectF]:
+        """Where each box's tag goes (widget coordinates), so that no tag covers another: above the box's top-left
+        corner, else inside it, else below it, else moved down (or sideways) until it is clear. Boxes that overlap
+        (people in a group) would otherwise put their numbers on top of each other."""
+        placed: dict[int, QRectF] = {}
+        order = sorted(range(len(self._boxes)), key=lambda i: (self._boxes[i].box[1], self._boxes[i].box[0]))
+        for i in order:
+            b = self._boxes[i]
+            if not b.text or b.color is None:
+                continue
+            r = self._box_rect(b.box)
+            fm = QFontMetrics(self._tag_font(b))
+            tw, th = fm.horizontalAdvance(b.text) + 10, fm.height() + 4
+            width = self._width(i == self._selected, False)
+
+            def at(x: float, y: float, tw: float = tw, th: float = th) -> QRectF:
+                x = min(max(x, 0.0), max(0.0, self.width() - tw))
+                y = min(max(y, 0.0), max(0.0, self.height() - th))
+                return QRectF(x, y, tw, th)
+
+            left = r.left() - width / 2
+            candidates = [at(left, r.top() - th), at(left, r.top()), at(left, r.bottom()),
+                          at(r.right() - tw + width / 2, r.top())]
+            candidates += [at(left, r.top() + k * th) for k in range(1, 40)]
+            candidates += [at(left + k * tw, r.top()) for k in range(1, 20)]
+            free = [c for c in candidates if not any(c.intersects(o) for o in placed.values())]
+            placed[i] = free[0] if free else candidates[0]
+        return placed
+
+    def _paint_tag(self, p: QPainter, b: OverlayBox, tag: QRectF, selected: bool) -> None:
+        color = QColor(b.color)
+        p.setFont(self._tag_font(b))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(color)
         p.drawRect(tag)

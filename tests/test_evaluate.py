@@ -204,7 +204,8 @@ def test_market_samples_have_no_valid_query(engine):
     assert {"rank1", "rank5", "rank10", "mAP", "mINP", "n_queries", "per_query", "notes"} <= set(j)
     cal = cb.calibrate_folder(MARKET, ext, 0.01, 0.25, "osnet")
     assert cal.genuine_pairs == 0 and cal.impostor_pairs == 10
-    assert cal.suggested.resolved is False
+    assert cal.suggested is None and cal.recommended_threshold is None  # no same-identity pair: no suggestion
+    assert cal.refusal.startswith("No same-identity pairs") and cal.to_json()["refusal"] == cal.refusal
     assert cal.impostor_distance.min > 0.25  # the five people are told apart at the default threshold
     assert any("Market naming" in n for n in cal.notes) and any("No same-identity pairs" in n for n in cal.notes)
 

@@ -109,7 +109,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--gap", type=int, default=10, help="--tracklets: frames between the two views of one track")
     c.add_argument("--target-fmr", type=_fmr, default=0.01, help="target false-match rate per pair (default 0.01 = 1%%)")
     c.add_argument("--plot", type=Path, help="save the histograms and curves as an image")
-    c.add_argument("--save", action="store_true", help="write the suggested threshold into models/local_models.json")
+    c.add_argument("--save", action="store_true", help="write the suggested threshold into models/local_models.json "
+                        "(refused, like any suggestion, with fewer than 10 same-identity pairs)")
     c.add_argument("--local-config", type=Path, help=argparse.SUPPRESS)  # where --save writes (tests)
     c.add_argument("--out", type=Path, help="write the calibration as JSON")
     c.add_argument("--category", choices=CATEGORIES, default="person")
@@ -359,6 +360,8 @@ def _calibrate(args) -> int:
               + ("" if o.resolved else f"; not measurable with {o.impostor_pairs} pairs") + ")")
     if cal.recommended_threshold is not None:
         print(f"  recommended threshold: {cal.recommended_threshold:.3f}")
+    if cal.refusal:
+        print(f"  no threshold suggested: {cal.refusal}")
     if cal.other_targets:
         print("  other targets: " + ", ".join(
             f"FMR {o.target_fmr:g} -> {o.threshold:.3f} (missed {_pct(o.fnmr)}{'' if o.resolved else ', not measurable'})"
@@ -376,7 +379,7 @@ def _calibrate(args) -> int:
     if args.save:
         value = cal.recommended_threshold
         if value is None:
-            print("error: nothing to save (no suggestion)", file=sys.stderr)
+            print(f"error: nothing saved: {cal.refusal or 'no suggestion'}", file=sys.stderr)
             return 2
         from Algorithm.evaluation.calibrate import save_threshold
 

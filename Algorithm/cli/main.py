@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", type=Path)
     s.add_argument("--out", type=Path, help="write results as JSON")
     s.add_argument("--csv", type=Path, help="write sightings as CSV")
-    s.add_argument("--threshold", type=A.threshold, help="match distance (1 - cosine); default: the model's")
+    s.add_argument("--threshold", type=A.threshold, help="match distance (1 - cosine), one value for every searched category "
+                   "(--categories); default: each category's model's own")
     s.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame (tracking wants 1)")
     s.add_argument("--no-tracking", action="store_true")
     s.add_argument("--tracker", choices=TRACKERS, default="bytetrack")
@@ -298,7 +299,7 @@ def _print_file(res) -> None:
     tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
                f"for {res.stats.detections} boxes")
     for s in res.sightings:
-        segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={g.best_distance:.3f})" for g in s.segments)
+        segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
         tqdm.write(f"    {s.label}: {segs}")
 
 

@@ -22,6 +22,12 @@ from Algorithm.rules import THRESHOLD_RANGE
 FORMAT = "reid-app-calibration"
 RULE = "a pair matches when distance (1 - cosine) < threshold"
 OTHER_TARGETS = (0.001, 0.01, 0.05)  # also reported beside the asked target
+# No threshold is suggested (nor saved) from fewer same-identity pairs than this. The suggestion itself reads the
+# different-identity pairs, but what it costs (the missed-match rate) is read off the same-identity ones: with one
+# pair a single photo decides it, and with none the cost is unknown, yet both looked like a real answer (a user got
+# 0.615 from one pair and 0.610 from none). Ten pairs (e.g. five photos of one person, or two photos each of ten
+# people) give the missed-match rate in steps of 10%: rough, but enough to see whether a threshold is usable.
+MIN_GENUINE_PAIRS = 10
 
 
 @dataclass
@@ -50,7 +56,8 @@ class Calibration:
 
     def __post_init__(self):
         p, cur = self.pairs, self.current_threshold
-        has_imp = len(p.impostor) > 0
+        # enough pairs of both kinds to suggest anything (see MIN_GENUINE_PAIRS); else `refusal` says why not
+        has_imp = len(p.impostor) > 0 and len(p.genuine) >= MIN_GENUINE_PAIRS
         self.suggested = suggest_threshold(p.impostor, self.target_fmr, p.genuine) if has_imp else None
         self.open_set = None
         if has_imp and self.gallery_identities:
@@ -87,6 +94,18 @@ class Calibration:
         return None if self.suggested is None else self.suggested.threshold
 
     @property
+    def refusal(self) -> str | None:
+        """Why no threshold is suggested (too few pairs of a kind), in words; None when there is a suggestion."""
+        n = self.genuine_pairs
+        if n < MIN_GENUINE_PAIRS:
+            have = "No same-identity pairs" if n == 0 else f"Only {n} same-identity pair{'' if n == 1 else 's'}"
+            return (f"{have}: at least {MIN_GENUINE_PAIRS} are needed to suggest a threshold (they measure the "
+                    "matches it would miss). Add more photos of the same people (or use more footage), then compute again.")
+        if not self.impostor_pairs:
+            return "No different-identity pairs: photos of at least two identities are needed to suggest a threshold."
+        return None
+
+    @property
     def recommended_threshold(self) -> float | None:
         """The threshold to use: the per-pair suggestion, or the open-set one when it is stricter and measurable
         (a stranger meets every registered identity, with several views, so per-pair rates add up)."""
@@ -100,8 +119,7 @@ class Calibration:
     def notes(self) -> list[str]:
         notes = list(self.pairs.notes)
         if not len(self.pairs.genuine):
-            notes.append("No same-identity pairs: the missed-match rate cannot be measured; the suggestion rests on "
-                         "different-identity pairs only")
+            notes.append("No same-identity pairs: the missed-match rate cannot be measured")
         if self.suggested and self.suggested.note:
             notes.append(self.suggested.note)
         return notes + list(self.source_notes)
@@ -135,6 +153,8 @@ class Calibration:
             "open_set": None if self.open_set is None else self.open_set.to_json(),
             "open_set_views_per_identity": VIEWS_PER_TRACK,
             "recommended_threshold": self.recommended_threshold,
+            "min_genuine_pairs": MIN_GENUINE_PAIRS,
+            "refusal": self.refusal,
             "current_threshold": self.current_threshold,
             "at_current": None if self.at_current is None else self.at_current.to_json(),
             "other_targets": [s.to_json(with_note=False) for s in self.other_targets],

@@ -98,7 +98,7 @@ def suggest_threshold(impostor, target_fmr: float, genuine=None) -> Suggestion:
     resolved, reliable = n * target_fmr >= 1.0, n * target_fmr >= 10.0
     note = None
     if not resolved:
-        note = (f"only {n} different-identity pairs: a {target_fmr:g} false-match rate needs at least "
+        note = (f"{n} different-identity pairs are too few for a {target_fmr:g} false-match rate: it needs at least "
                 f"{math.ceil(1 / target_fmr)} to be measured; the suggestion is the smallest impostor distance "
                 "(no false match observed), which is optimistic")
     elif not reliable:

@@ -6,11 +6,12 @@ imported inside the functions, so the evaluation modules load without it.
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
-from Algorithm.evaluation.calibrate import Calibration
+from Algorithm.evaluation.calibrate import MIN_GENUINE_PAIRS, Calibration
 from Algorithm.evaluation.error_rates import error_curves
 from Algorithm.evaluation.ranking import RankedPhoto
 from Algorithm.evaluation.tracks_eval import TracksEvaluation
@@ -60,13 +61,18 @@ def calibration_figure(cal: Calibration, title: str = "", fig=None):
         ax.grid(alpha=0.3)
     if sug:
         fnmr = "n/a" if sug.fnmr is None else f"{sug.fnmr:.3f}"
-        caveat = "" if sug.resolved else f" (only {sug.impostor_pairs} pairs: {cal.target_fmr:g} not measurable)"
-        ax2.set_title(f"at {sug.threshold:.3f}: FMR {sug.fmr:.4f}{caveat}, FNMR {fnmr}", fontsize=9)
+        caveat = "" if sug.resolved else f" ({sug.impostor_pairs} pairs: {cal.target_fmr:g} not measurable)"
+        ax2.set_title(textwrap.fill(f"at {sug.threshold:.3f}: FMR {sug.fmr:.4f}{caveat}, FNMR {fnmr}", 70), fontsize=9)
     ax1.legend(fontsize=8, loc="upper right")
     ax2.legend(fontsize=8, loc="lower left")
     ax1.set_xlim(0.0, hi)
     where = Path(str(cal.source).removeprefix("gallery ")).name
-    fig.suptitle(title or f"Threshold calibration: {cal.model} ({cal.category}) on {where}", fontsize=11)
+    if not sug and cal.refusal:
+        n = cal.genuine_pairs
+        ax2.set_title(f"no suggestion: {n} same-identity pair{'' if n == 1 else 's'} ({MIN_GENUINE_PAIRS} needed)", fontsize=9)
+    # the title is wrapped and kept small so it is not cut on a narrow canvas (the GUI's beside its controls)
+    fig.suptitle(textwrap.fill(title or f"Threshold calibration: {cal.model} ({cal.category}) on {where}", 60),
+                 fontsize=10)
     fig.tight_layout()
     return fig
 

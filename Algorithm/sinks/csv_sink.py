@@ -24,12 +24,12 @@ def write_csv(report: SearchReport, dest: str | Path) -> Path:
                 for fr in f.frames:
                     for b in fr.matches:
                         w.writerow([f.path, "image", b.match.label, b.match.identity_id, "", "", 0, 0, 0,
-                                    round(b.match.distance, 4), *[round(v, 1) for v in b.box], ""])
+                                    round(max(0.0, b.match.distance), 4), *[round(v, 1) for v in b.box], ""])
             else:
                 for s in f.sightings:
                     for g in s.segments:
                         w.writerow([f.path, "video", s.label, s.identity_id, round(g.start_time, 3), round(g.end_time, 3),
-                                    g.start_frame, g.end_frame, g.best_frame, round(g.best_distance, 4),
+                                    g.start_frame, g.end_frame, g.best_frame, round(max(0.0, g.best_distance), 4),
                                     *[round(v, 1) for v in g.best_box], ""])
     tmp.replace(dest)
     return dest

@@ -28,7 +28,7 @@ def identity_color(identity_id: int) -> tuple[int, int, int]:
 
 def match_text(box: BoxResult) -> str:
     """'Alice 0.12': label and distance of a matched box, '' for an unmatched one."""
-    return f"{box.match.label} {box.match.distance:.2f}" if box.match else ""
+    return f"{box.match.label} {max(0.0, box.match.distance):.2f}"  # never "-0.00" if box.match else ""
 
 
 def draw_label(img: np.ndarray, x: int, y: int, text: str, color) -> None:

@@ -37,10 +37,11 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
     dlg.sample_ft.setValue(3)
     assert "Warning" in dlg.sample_note.text()
 
-    # threshold: the model default, or a chosen distance
+    # threshold: the model default, or a chosen distance, per category
     assert dlg.use_default.isChecked() and not dlg.threshold.isEnabled()
     dlg.use_default.setChecked(False)
     dlg.threshold.setValue(0.3)
+    assert dlg.use_defaults["vehicle"].isChecked()  # the person override leaves the vehicle default alone
 
     # at least one category
     ok = dlg.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -52,13 +53,16 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
 
     dlg.accept()
     s = gui_engine.settings
-    assert (s.sample_ft, s.threshold, s.tracking, s.categories) == (3, 0.3, True, ("vehicle",))
+    assert (s.sample_ft, s.thresholds, s.tracking, s.categories) == (3, (("person", 0.3),), True, ("vehicle",))
+    assert gui_engine.threshold("person") == 0.3
+    assert gui_engine.threshold("vehicle") == gui_engine.default_threshold("vehicle")
 
     # persisted: a fresh engine gets the same settings from QSettings
     other = Engine(tmp_path / "other.db")
     try:
         s2 = app_settings.load(other)
-        assert (s2.sample_ft, s2.threshold, s2.tracking, s2.categories, s2.device) == (3, 0.3, True, ("vehicle",), "cpu")
+        assert (s2.sample_ft, s2.thresholds, s2.tracking, s2.categories, s2.device) == \
+            (3, (("person", 0.3),), True, ("vehicle",), "cpu")
     finally:
         other.close()
         app_settings.qsettings().clear()
