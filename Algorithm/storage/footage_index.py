@@ -27,7 +27,6 @@ import json
 import os
 import sqlite3
 import struct
-import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
@@ -40,6 +39,7 @@ import faiss
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
+from Algorithm.storage.sqlite_store import SqliteStore
 from Algorithm.storage.vector_index import search_few
 
 SCHEMA_VERSION = 1
@@ -240,19 +240,6 @@ def _clean_vectors(v: np.ndarray, what: str) -> np.ndarray:
     return a
 
 
-def _write_error(path: Path, e: sqlite3.Error) -> GalleryError:
-    text = str(e)
-    if "locked" in text or "busy" in text:
-        why = "another program kept it locked too long; try again"
-    elif "full" in text:
-        why = "the disk is full; free some space and try again"
-    elif "readonly" in text or "read-only" in text:
-        why = "the file or its folder is read-only"
-    else:
-        why = text
-    return GalleryError(f"The footage index {path} was not changed: {why}")
-
-
 # ------------------------------------------------------------------------------------------------ vectors
 # Index choice by size (bench/bench_index.py, bench/README.md section 7; 2-core CPU shared with other work,
 # load 3-4, 512-d, one nearest() call with 10 vectors = a 10-identity query, k = 10): the exact scan
@@ -351,93 +338,20 @@ class SourceWriter:
         return source_id
 
 
-class FootageIndex:
+class FootageIndex(SqliteStore):
+    KIND = "footage index"
+    OWN_TABLE = "sources"
+    OTHER_KINDS = {"identities": "gallery"}
+
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.vectors_dir = self.path.with_name(self.path.name + ".vectors")
-        self._lock = threading.RLock()
         self._vectors: dict[tuple[str, str], _Vectors] = {}
         self._last_save = time.monotonic()
         self.events: list[tuple[str, str, str]] = []  # (loaded | caught_up | rebuilt | switched, model, category)
-        if self.path.is_dir():
-            raise GalleryError(f"The footage index must be a file, {self.path} is a folder")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise GalleryError(f"Cannot create the footage index's folder {self.path.parent}: {e.strerror or e}") from e
-        self.db = None
-        try:
-            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-            self._stored_version()  # a foreign or newer file is refused before anything is written
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except BaseException as e:
-            if self.db is not None:
-                self.db.close()
-            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
-                raise GalleryError(f"The footage index {self.path} is locked by another program; close it and try again") from e
-            if isinstance(e, sqlite3.Error):
-                raise GalleryError(f"The file {self.path} is not a readable footage index: {e}") from e
-            raise
+        super().__init__(path)
+        self.vectors_dir = self.path.with_name(self.path.name + ".vectors")
 
-    # -- plumbing -------------------------------------------------------------------------------------
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise _write_error(self.path, e) from e
-            try:
-                yield self.db
-                self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-                self.db.execute("COMMIT")
-            except BaseException as e:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
-                    raise _write_error(self.path, e) from e
-                raise
-
-    def _stored_version(self) -> int:
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and "meta" not in tables:
-            raise GalleryError(f"{self.path} is a database of another program, not a footage index; choose another file")
-        if tables and "sources" not in tables and "identities" in tables:
-            raise GalleryError(f"{self.path} is a gallery, not a footage index; choose another file")
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
-        raw = row[0] if row else "0"
-        try:
-            version = int(raw)
-        except (TypeError, ValueError):
-            version = -1
-        if version < 0:
-            raise GalleryError(f"The footage index {self.path} has an unknown schema version {raw!r}")
-        if version > SCHEMA_VERSION:
-            raise GalleryError(
-                f"The footage index {self.path} was written by a newer version of the app (schema {version}); update the app"
-            )
-        return version
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self._stored_version()
-                self.db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '0'), ('revision', '0')")
-                version = self._stored_version()
-                for step in MIGRATIONS[version:]:
-                    for stmt in filter(str.strip, step.split(";")):
-                        self.db.execute(stmt)
-                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise
+    def _schema(self) -> tuple[int, list[str]]:
+        return SCHEMA_VERSION, MIGRATIONS
 
     def close(self) -> None:
         with self._lock:
@@ -448,14 +362,6 @@ class FootageIndex:
             finally:
                 self.db.close()
                 self.db = None
-
-    def revision(self) -> int:
-        with self._lock:
-            return int(self.db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
-
-    def schema_version(self) -> int:
-        with self._lock:
-            return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     def _key_revision(self, model: str, category: str) -> int:
         row = self.db.execute("SELECT revision FROM index_revisions WHERE model=? AND category=?", (model, category)).fetchone()

@@ -10,14 +10,13 @@ import json
 import shutil
 import sqlite3
 import tempfile
-import threading
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
+from Algorithm.storage.sqlite_store import SqliteStore
 from Algorithm.types import EntryInfo, IdentityInfo, MergeResult
 
 SCHEMA_VERSION = 1
@@ -57,20 +56,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def _write_error(path: Path, e: sqlite3.Error) -> GalleryError:
-    """A failed write, explained: nothing was changed (the transaction rolled back)."""
-    text = str(e)
-    if "locked" in text or "busy" in text:
-        why = "another program kept it locked too long; try again"
-    elif "full" in text:
-        why = "the disk is full; free some space and try again"
-    elif "readonly" in text or "read-only" in text:
-        why = "the file or its folder is read-only"
-    else:
-        why = text
-    return GalleryError(f"The gallery {path} was not changed: {why}")
-
-
 def _clean_feature(feature: np.ndarray) -> np.ndarray:
     f = np.ascontiguousarray(feature, np.float32).reshape(-1)
     if f.size == 0 or not np.isfinite(f).all():
@@ -103,104 +88,17 @@ def clean_label(label: str) -> str:
     return label
 
 
-class Gallery:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        if self.path.is_dir():
-            raise GalleryError(f"The gallery must be a file, {self.path} is a folder")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise GalleryError(f"Cannot create the gallery's folder {self.path.parent}: {e.strerror or e}") from e
-        self.db = None
-        try:
-            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-            self._stored_version()  # read-only look first: a foreign or newer file is left byte for byte as it was
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except BaseException as e:
-            if self.db is not None:
-                self.db.close()
-            if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
-                raise GalleryError(f"The gallery {self.path} is locked by another program; close it and try again") from e
-            if isinstance(e, sqlite3.Error):
-                raise GalleryError(f"The gallery file {self.path} is not a readable gallery: {e}") from e
-            raise
+class Gallery(SqliteStore):
+    KIND = "gallery"
+    OWN_TABLE = "identities"
+    OTHER_KINDS = {"sources": "footage index"}
 
-    # -- plumbing -------------------------------------------------------------------------------
-    @contextmanager
-    def _tx(self):
-        """One write transaction; BEGIN IMMEDIATE takes the write lock up front so two processes queue, not fail."""
-        with self._lock:
-            try:
-                self.db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise _write_error(self.path, e) from e
-            try:
-                yield self.db
-                self.db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision'")
-                self.db.execute("COMMIT")
-            except BaseException as e:
-                if self.db.in_transaction:  # SQLite may have rolled back by itself (disk full, I/O error)
-                    self.db.execute("ROLLBACK")
-                if isinstance(e, sqlite3.Error):
-                    raise _write_error(self.path, e) from e
-                raise
-
-    def _stored_version(self) -> int:
-        """The file's schema version (0: not laid out yet); GalleryError for files this app must not touch."""
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if tables and "meta" not in tables:
-            raise GalleryError(
-                f"{self.path} is a database of another program, not a gallery (it has tables {sorted(tables)[:5]}); "
-                "choose another file"
-            )
-        row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() if tables else None
-        raw = row[0] if row else "0"
-        try:
-            version = int(raw)
-        except (TypeError, ValueError):
-            version = -1
-        if version < 0:
-            raise GalleryError(f"The gallery {self.path} has an unknown schema version {raw!r}")
-        if version > SCHEMA_VERSION:
-            raise GalleryError(
-                f"The gallery {self.path} was written by a newer version of the app (schema {version}); update the app"
-            )
-        return version
-
-    def _migrate(self) -> None:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                self._stored_version()  # refuses foreign and newer files before anything is written
-                self.db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '0'), ('revision', '0')")
-                version = self._stored_version()
-                for step in MIGRATIONS[version:]:
-                    for stmt in filter(str.strip, step.split(";")):
-                        self.db.execute(stmt)
-                self.db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise
+    def _schema(self) -> tuple[int, list[str]]:
+        return SCHEMA_VERSION, MIGRATIONS
 
     def close(self) -> None:
         with self._lock:
             self.db.close()
-
-    def revision(self) -> int:
-        with self._lock:
-            return int(self.db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
-
-    def schema_version(self) -> int:
-        with self._lock:
-            return int(self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
 
     # -- writes ---------------------------------------------------------------------------------
     def add_entry(
