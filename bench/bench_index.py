@@ -29,39 +29,18 @@ import numpy as np
 
 import _common as C  # the environment and the machine description
 
-DIM = 512
-PER_ID = 5
-LOOKS = 1000
+DIM = C.SYN_DIM
 MODEL, CATEGORY = "bench-512", "person"
+unit = C.unit
 
 
-def unit(x: np.ndarray) -> np.ndarray:
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
-
-
-def make_tracks(n: int, seed: int = 0, chunk: int = 100_000):
-    rng = np.random.default_rng(seed)
-    shared = unit(rng.standard_normal((1, DIM), dtype=np.float32))
-    looks = unit(rng.standard_normal((LOOKS, DIM), dtype=np.float32))
-    n_ids = (n + PER_ID - 1) // PER_ID
-    centres = np.empty((n_ids, DIM), np.float32)
-    for a in range(0, n_ids, chunk):
-        b = min(n_ids, a + chunk)
-        centres[a:b] = unit(looks[rng.integers(0, LOOKS, b - a)] + unit(rng.standard_normal((b - a, DIM), dtype=np.float32)))
-    labels = np.repeat(np.arange(n_ids), PER_ID)[:n]
-    out = np.empty((n, DIM), np.float32)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        out[a:b] = unit(shared + centres[labels[a:b]] + 0.45 * unit(rng.standard_normal((b - a, DIM), dtype=np.float32)))
-    return out, (shared, centres)
+def make_tracks(n: int, seed: int = 0):
+    vectors, _, model = C.synthetic_features(n, seed)
+    return vectors, model
 
 
 def queries(model, n: int, nq: int, seed: int) -> np.ndarray:
-    shared, centres = model
-    rng = np.random.default_rng(seed)
-    who = rng.integers(0, (n + PER_ID - 1) // PER_ID, nq)
-    return unit(shared + centres[who] + 0.45 * unit(rng.standard_normal((nq, DIM), dtype=np.float32)))
+    return C.synthetic_queries(model, n, nq, seed)[0]
 
 
 def records(n: int, seed: int):

@@ -28,46 +28,11 @@ import numpy as np
 
 import _common as C  # the asset paths and the environment
 
-DIM = 512
-PER_ID = 5
-
-
-def unit(x: np.ndarray) -> np.ndarray:
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
-
-
-LOOKS = 1000  # shared "clothing" directions: people of the same look are near each other
-
-
-def make_gallery(n: int, seed: int = 0, chunk: int = 100_000):
-    """n vectors: identity centre = look + own part; entry = shared + centre + noise (then normalised).
-    Same person ~0.91 cosine, different people ~0.45 on average and ~0.73 for the nearest other person
-    at 100k: like the OSNet features of the assets (0.92 / 0.44, MANIFEST.md)."""
-    rng = np.random.default_rng(seed)
-    shared = unit(rng.standard_normal((1, DIM), dtype=np.float32))
-    looks = unit(rng.standard_normal((LOOKS, DIM), dtype=np.float32))
-    n_ids = (n + PER_ID - 1) // PER_ID
-    centres = np.empty((n_ids, DIM), np.float32)
-    for a in range(0, n_ids, chunk):
-        b = min(n_ids, a + chunk)
-        centres[a:b] = unit(looks[rng.integers(0, LOOKS, b - a)] + unit(rng.standard_normal((b - a, DIM), dtype=np.float32)))
-    labels = np.repeat(np.arange(n_ids), PER_ID)[:n]
-    out = np.empty((n, DIM), np.float32)
-    for a in range(0, n, chunk):
-        b = min(n, a + chunk)
-        noise = unit(rng.standard_normal((b - a, DIM), dtype=np.float32))
-        out[a:b] = unit(shared + centres[labels[a:b]] + 0.45 * noise)
-    return out, labels, (shared, centres)
-
-
-def make_queries(model, n_gallery: int, nq: int, seed: int = 1):
-    shared, centres = model
-    rng = np.random.default_rng(seed)
-    n_ids = (n_gallery + PER_ID - 1) // PER_ID
-    who = rng.integers(0, n_ids, nq)
-    noise = unit(rng.standard_normal((nq, DIM), dtype=np.float32))
-    return unit(shared + centres[who] + 0.45 * noise), who
+DIM = C.SYN_DIM
+PER_ID = C.SYN_PER_ID
+unit = C.unit
+make_gallery = C.synthetic_features
+make_queries = C.synthetic_queries
 
 
 def latency(index, queries: np.ndarray, k: int, group: int = 1):
