@@ -100,3 +100,36 @@ def test_models_add_and_use_from_the_command_line(tmp_path):
     assert any(line.startswith("my_osnet") and "active: vehicle" in line for line in r.stdout.splitlines())
     r = run("add", OSNET, "--name", "x", "--threshold", "0.2", "--input", "oops")
     assert r.returncode == 2 and "--input is HxW" in r.stderr
+
+
+def test_openvino_model_embeds_the_same_from_several_threads():
+    """The OpenVINO person model is shared by a search and a registration running at once: concurrent calls
+    must give each caller its own, correct features (one infer request is not thread-safe by itself)."""
+    import threading
+
+    from Algorithm.models.registry import load_registry
+    from Algorithm.pipeline.embed import ReIdExtract
+
+    reg = load_registry()
+    spec = reg.get("person_reidentification_retail_0277")
+    ext = ReIdExtract(spec, reg.path_of(spec.name), "cpu")
+    assert ext.dim == 256 and "OpenVINO" in ext.provider
+    rng = np.random.default_rng(0)
+    batches = [[rng.integers(0, 255, (180 + 10 * k, 80, 3), np.uint8) for _ in range(1 + k)] for k in range(4)]
+    want = [ext(b) for b in batches]
+    wrong = []
+
+    def work(k):
+        for _ in range(20):
+            try:
+                if not np.allclose(ext(batches[k]), want[k], atol=1e-4):
+                    wrong.append(k)
+            except Exception as e:  # e.g. OpenVINO's "Infer Request is busy" without the lock
+                wrong.append(repr(e))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +138,9 @@ class OpenVinoSession:
         self._inputs = [port(p) for p in self._compiled.inputs]
         self._outputs = [port(p) for p in self._compiled.outputs]
         self._request = self._compiled.create_infer_request()
+        # One infer request is not thread-safe (ONNX Runtime's run() is): a search and a registration may embed at
+        # the same time through the one shared model.
+        self._run_lock = threading.Lock()
 
     def get_inputs(self) -> list[_Port]:
         return self._inputs
@@ -146,8 +150,9 @@ class OpenVinoSession:
 
     def run(self, _output_names, feeds: dict) -> list:
         (x,) = feeds.values()
-        out = self._request.infer({0: x})
-        return [out[self._compiled.outputs[0]].copy()]
+        with self._run_lock:
+            out = self._request.infer({0: x})
+            return [out[self._compiled.outputs[0]].copy()]
 
 
 def open_session(path: Path, device: str, name: str, backend: str = "onnx"):
