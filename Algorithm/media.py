@@ -297,3 +297,25 @@ class VideoReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def video_info(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate and frame count of a video (InputError when unreadable)."""
+    with VideoReader(path) as v:
+        return v.info
+
+
+def video_frames(path: str | os.PathLike, step: int = 1, start: int = 0,
+                 stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, BGR frame) of every `step`-th frame from `start` to `stop` (exclusive); the file is closed when
+    the iteration ends or is abandoned."""
+    with VideoReader(path) as v:
+        yield from v.frames(step=step, start=start, stop=stop)
+
+
+def read_video_frame(path: str | os.PathLike, index: int) -> np.ndarray:
+    """Frame `index` of a video, BGR (seek by grabbing: exact on every container)."""
+    with VideoReader(path) as v:
+        for _, frame in v.frames(start=index, stop=index + 1):
+            return frame
+    raise InputError(f"{path} has no frame {index}")

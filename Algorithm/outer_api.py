@@ -106,27 +106,9 @@ media_kind = media.media_kind
 read_image = media.read_image
 write_image = media.write_image
 VideoInfo = media.VideoInfo
-
-
-def video_info(path: str | Path) -> media.VideoInfo:
-    """Size, frame rate and frame count of a video (InputError when unreadable)."""
-    with media.VideoReader(path) as v:
-        return v.info
-
-
-def video_frames(path: str | Path, step: int = 1, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, BGR frame) of every `step`-th frame from `start` to `stop` (exclusive); the file is closed when
-    the iteration ends or is abandoned."""
-    with media.VideoReader(path) as v:
-        yield from v.frames(step=step, start=start, stop=stop)
-
-
-def read_video_frame(path: str | Path, index: int) -> np.ndarray:
-    """Frame `index` of a video, BGR (seek by grabbing: exact on every container)."""
-    with media.VideoReader(path) as v:
-        for _, frame in v.frames(start=index, stop=index + 1):
-            return frame
-    raise InputError(f"{path} has no frame {index}")
+video_info = media.video_info
+video_frames = media.video_frames
+read_video_frame = media.read_video_frame
 
 
 @dataclass

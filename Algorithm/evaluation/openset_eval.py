@@ -207,7 +207,7 @@ def evaluate_openset_video(labels: VideoLabels, make_engine: Callable[[Path], Op
                 model, used = eng.reid_model_name(category), eng.threshold(category)
                 if detections is None or sample_ft % detections.sample_ft:  # a log of every k-th frame serves k*n
                     detections = eng.record_detections(labels.video, max_frames)
-                frame = _frame(labels.video, person.frame)
+                frame = media.read_video_frame(labels.video, person.frame)
                 eng.register(frame, person.label, category, box=person.box)
                 res = eng.search_file(labels.video, max_frames=max_frames, detections=detections)
             finally:
@@ -219,13 +219,6 @@ def evaluate_openset_video(labels: VideoLabels, make_engine: Callable[[Path], Op
         shutil.rmtree(tmp, ignore_errors=True)
     return OpenSetEvaluation("video", str(labels.video), model, category, float(used), sample_ft, rows,
                              round(time.perf_counter() - t0, 2))
-
-
-def _frame(video: Path, index: int):
-    with media.VideoReader(video) as v:
-        for _, f in v.frames(start=index, stop=index + 1):
-            return f
-    raise InputError(f"{video} has no frame {index}")
 
 
 def _score_video(person: PersonLabels, res: FileResult, sample_ft: int) -> IdentityOpenSet:

@@ -133,7 +133,7 @@ def evaluate_tracklets(videos: list[str | Path], engine: TrackletEngine, extract
     gallery_of: dict[int, list[int]] = {}  # positive box -> the other boxes of its frame
     n_tracks = 0
     for v, video in enumerate(videos):
-        info = _info(video)
+        info = media.video_info(video)
         log = engine.record_detections(video, max_frames, settings)
         tracks = _tracks(log, info.fps, info.width, info.height)
         long_tracks = {t: fr for t, fr in tracks.items() if max(fr) - min(fr) >= gap}
@@ -194,11 +194,6 @@ class _BoxStore:
             self.boxes.append(_Box(video, frame, track, box))
             self.by_frame.setdefault((video, frame), []).append(self.index[key])
         return self.index[key]
-
-
-def _info(video) -> media.VideoInfo:
-    with media.VideoReader(video) as v:
-        return v.info
 
 
 def _crops(videos, boxes: list[_Box]) -> list[np.ndarray]:
