@@ -39,7 +39,7 @@ import faiss
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
-from Algorithm.storage.sqlite_store import SqliteStore
+from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
 SCHEMA_VERSION = 1
@@ -724,17 +724,13 @@ class FootageIndex(SqliteStore):
                 "WHERE f.model = ? AND t.category = ? ORDER BY t.id", (model, category)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        dims = {r[1] for r in rows}
-        if len(dims) > 1:
-            raise ModelError(
-                f"The footage index holds features of different sizes {sorted(dims)} under ReID model '{model}': they "
-                "come from different versions of that model and cannot be compared. Process those sources again."
-            )
-        dim = dims.pop()
-        bad = [r[0] for r in rows if len(r[2]) != 4 * dim]
-        if bad or dim <= 0:
-            raise GalleryError(f"The stored features of track(s) {bad[:5]} are damaged; process their sources again")
-        vecs = np.frombuffer(b"".join(r[2] for r in rows), np.float32).reshape(len(rows), dim)
+        vecs = stack_vectors(
+            [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+            mixed=lambda sizes: ModelError(
+                f"The footage index holds features of different sizes {sizes} under ReID model '{model}': they "
+                "come from different versions of that model and cannot be compared. Process those sources again."),
+            damaged=lambda bad: GalleryError(
+                f"The stored features of track(s) {bad[:5]} are damaged; process their sources again"))
         return np.fromiter((r[0] for r in rows), np.int64, len(rows)), vecs
 
     def check(self) -> list[str]:

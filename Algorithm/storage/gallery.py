@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
-from Algorithm.storage.sqlite_store import SqliteStore
+from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.types import EntryInfo, IdentityInfo, MergeResult
 
 SCHEMA_VERSION = 1
@@ -228,17 +228,13 @@ class Gallery(SqliteStore):
             rows = self.db.execute(sql, (model, category)).fetchall()
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        dims = {r[2] for r in rows}
-        if len(dims) > 1:
-            raise ModelError(
-                f"The gallery holds features of different sizes {sorted(dims)} under ReID model '{model}': they come from "
-                "different versions of that model and cannot be compared. Register those photos again."
-            )
-        dim = dims.pop()
-        bad = [r[0] for r in rows if len(r[3]) != 4 * dim]
-        if bad or dim <= 0:
-            raise GalleryError(f"The gallery's stored features of photo(s) {bad[:5]} are damaged; delete and register them again")
-        vecs = np.frombuffer(b"".join(r[3] for r in rows), np.float32).reshape(len(rows), dim)
+        vecs = stack_vectors(
+            [r[0] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+            mixed=lambda sizes: ModelError(
+                f"The gallery holds features of different sizes {sizes} under ReID model '{model}': they come from "
+                "different versions of that model and cannot be compared. Register those photos again."),
+            damaged=lambda bad: GalleryError(
+                f"The gallery's stored features of photo(s) {bad[:5]} are damaged; delete and register them again"))
         return (
             np.fromiter((r[0] for r in rows), np.int64, len(rows)),
             np.fromiter((r[1] for r in rows), np.int64, len(rows)),

@@ -10,7 +10,9 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+import numpy as np
 
 from Algorithm.errors import GalleryError
 
@@ -27,6 +29,20 @@ def write_error(path: Path, e: sqlite3.Error, kind: str) -> GalleryError:
     else:
         why = text
     return GalleryError(f"The {kind} {path} was not changed: {why}")
+
+
+def stack_vectors(ids: list[int], dims: list[int], blobs: list[bytes],
+                  mixed: Callable[[list[int]], Exception], damaged: Callable[[list[int]], Exception]) -> np.ndarray:
+    """The stored float32 vectors of one model as an (N, D) array. Raises `mixed(sizes)` when they have several sizes
+    (two versions of a model under one name: never compared) and `damaged(ids)` when a blob is not D floats."""
+    sizes = sorted(set(dims))
+    if len(sizes) > 1:
+        raise mixed(sizes)
+    dim = sizes[0]
+    bad = [i for i, b in zip(ids, blobs) if len(b) != 4 * dim]
+    if bad or dim <= 0:
+        raise damaged(bad)
+    return np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), dim)
 
 
 class SqliteStore:
