@@ -22,6 +22,8 @@ from Algorithm.errors import GalleryError, ModelError
 from Algorithm.storage import footage_index as fx
 from Algorithm.storage.footage_index import SCHEMA_VERSION, FootageIndex, ModelFeatures, TrackRecord, index_ids
 
+from testdata import kill_when_busy
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "tests" / "helpers" / "kill_indexing.py"
 A, DA = "synthetic-256", 256
@@ -346,17 +348,8 @@ def test_killed_indexing_leaves_the_store_consistent_and_a_rerun_completes(tmp_p
     rng = random.Random(7)
     previous, kills = 0, 0
     for round_ in range(20):
-        child = subprocess.Popen([sys.executable, str(CHILD), str(path), str(folder), "--seed", str(round_), "--log", str(log)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout.readline().strip() == "ready", child.stderr.read()
-            time.sleep(rng.uniform(0.05, 0.4))
-        finally:
-            child.kill()
-            child.wait(timeout=30)
-            child.stdout.close()
-            child.stderr.close()
-        kills += child.returncode != 0
+        code = kill_when_busy([CHILD, path, folder, "--seed", round_, "--log", log], rng.uniform(0.05, 0.4))
+        kills += code != 0
         previous = _check_after_kill(path, log, previous)
     assert kills == 20
     assert len(log.read_text().split("\n")) > 40, "the children should have committed many changes between kills"

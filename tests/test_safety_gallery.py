@@ -27,6 +27,8 @@ from Algorithm.storage import gallery as gallery_mod
 from Algorithm.storage.gallery import SCHEMA_VERSION, Gallery
 from Algorithm.storage.vector_index import FeatureIndex, SearchIndex
 
+from testdata import kill_when_busy
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "tests" / "helpers" / "kill_registering.py"
 MODEL = "synthetic-a"
@@ -295,17 +297,8 @@ def test_killing_a_registering_process_never_corrupts_the_gallery(tmp_path):
     rng = random.Random(6)
     previous, kills, changes = 0, 0, 0
     for round_ in range(25):
-        child = subprocess.Popen([sys.executable, str(CHILD), str(path), "--seed", str(round_), "--log", str(log)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert child.stdout.readline().strip() == "ready", child.stderr.read()
-            time.sleep(rng.uniform(0.0, 0.3))
-        finally:
-            child.kill()
-            child.wait(timeout=30)
-            child.stdout.close()
-            child.stderr.close()
-        kills += child.returncode != 0
+        code = kill_when_busy([CHILD, path, "--seed", round_, "--log", log], rng.uniform(0.0, 0.3))
+        kills += code != 0
         lines = log.read_text().split()
         last = int(lines[-1]) if lines else 0
         changes = len(lines)

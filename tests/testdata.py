@@ -16,12 +16,9 @@ MARKET = ASSETS / "reid_samples" / "market1501_fastreid"
 
 def video_frame(path: Path, index: int):
     """One decoded frame of a video (BGR)."""
-    from Algorithm.media import VideoReader
+    from Algorithm.media import read_video_frame
 
-    with VideoReader(path) as v:
-        for _, frame in v.frames(start=index, stop=index + 1):
-            return frame
-    raise AssertionError(f"{path} has no frame {index}")
+    return read_video_frame(path, index)
 
 
 def mot_gt_boxes(seq: str, frame: int, min_height: int = 50, min_visibility: float = 0.0):
@@ -67,3 +64,22 @@ def noise_photo(w: int = 128, h: int = 256, seed: int = 0):
     import numpy as np
 
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8)
+
+
+def kill_when_busy(argv: list[str], delay_s: float) -> int:
+    """Starts a child script that prints "ready" once its store is open, lets it work `delay_s` seconds and
+    SIGKILLs it (the kill tests of the gallery and the footage index); returns its exit code."""
+    import subprocess
+    import sys
+    import time
+
+    child = subprocess.Popen([sys.executable, *map(str, argv)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        time.sleep(delay_s)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+        child.stdout.close()
+        child.stderr.close()
+    return child.returncode
