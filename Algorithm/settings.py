@@ -43,6 +43,8 @@ class Settings:
         return None if self.threshold is None else float(self.threshold)
 
     def with_(self, **kw) -> "Settings":
+        if "threshold" in kw and "thresholds" not in kw:
+            kw["thresholds"] = ()  # one value for every category: earlier per-category overrides would win over it
         if "categories" in kw:
             kw["categories"] = tuple(kw["categories"])
         s = replace(self, **kw)

@@ -213,7 +213,7 @@ def search_sequence(eng: SearchEngine, seq: Path, flt: GtFilter, iou_min: float,
             imgs = {fr: media.read_image(frames[fr])}
         eng.register(imgs[fr], label_of[tid], category, box=first_box[tid])
     tid_of_label = {v: k for k, v in label_of.items()}
-    eng.update_settings(threshold=SEARCH_ALL, thresholds=(), tracking=False, categories=(category,), keep_frames=False)
+    eng.update_settings(threshold=SEARCH_ALL, tracking=False, categories=(category,), keep_frames=False)
     eval_gt = {(int(r[0]), int(r[1])): xywh_to_xyxy(r) for r in gt}
     any_gt: dict[tuple[int, int], list[tuple]] = {}
     for r in raw:

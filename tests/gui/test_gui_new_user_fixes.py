@@ -132,6 +132,9 @@ def test_threshold_per_category(gui_engine):
     assert (e.threshold("person", both), e.threshold("vehicle", both)) == (0.4, 0.4)
     mixed = Settings(threshold=0.4, thresholds={"vehicle": 0.3})
     assert (e.threshold("person", mixed), e.threshold("vehicle", mixed)) == (0.4, 0.3)
+    # a later single threshold (the CLI's, an evaluation's) is every category's: earlier overrides do not win over it
+    later = mixed.with_(threshold=0.5)
+    assert (e.threshold("person", later), e.threshold("vehicle", later)) == (0.5, 0.5)
     assert Settings(thresholds={"vehicle": 0.3}) == Settings(thresholds=(("vehicle", 0.3),))  # hashable, one form
     with pytest.raises(ValueError):
         Settings().with_(thresholds={"cat": 0.3})
