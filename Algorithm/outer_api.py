@@ -196,9 +196,6 @@ class Engine:
     def reid_model_name(self, category: str) -> str:
         return self._registry.reid_for(category).name
 
-    def model_title(self, name: str) -> str:
-        return self._registry.get(name).title or name
-
     def threshold(self, category: str, settings: Settings | None = None) -> float:
         """The match distance in force: the run's setting for the category when given (`Settings.threshold_for`),
         else the model's own for the category."""

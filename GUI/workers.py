@@ -117,10 +117,6 @@ class Worker(QThread):
     def paused(self) -> bool:
         return not self._resume.is_set()
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     # -- worker thread ------------------------------------------------------------------------------
     def _checkpoint(self) -> bool:
         """Waits while paused; True once cancelled (the callable fn gets with `with_cancel()`)."""

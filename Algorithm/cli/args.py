@@ -41,6 +41,3 @@ def model_name(text: str) -> str:
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=rules.DEVICES, default="auto")
 
-
-def add_category(p: argparse.ArgumentParser, **kw) -> None:
-    p.add_argument("--category", choices=rules.CATEGORIES, **({"default": "person"} | kw))
