@@ -28,6 +28,7 @@ class Settings:
     refresh_frames: int = 0  # re-embed a track after this many frames even without a better crop (0: never)
     max_gap_s: float = 1.0  # sightings closer than this merge into one segment
     keep_frames: bool = True  # attach decoded frames to per-frame results (the GUI shows them)
+    index_footage: bool = True  # keep every track a search saw in the footage index: later questions need no decoding
 
     def __post_init__(self):
         # a frozen record stays hashable: the per-category overrides are kept as sorted (category, value) pairs

@@ -339,6 +339,9 @@ def _check_after_kill(path: Path, log: Path, previous: int) -> int:
         store.close()
 
 
+KILLS = 50  # SIGKILLs at random moments of indexing (the issue asks for at least 50)
+
+
 def test_killed_indexing_leaves_the_store_consistent_and_a_rerun_completes(tmp_path):
     folder = tmp_path / "videos"
     folder.mkdir()
@@ -347,11 +350,11 @@ def test_killed_indexing_leaves_the_store_consistent_and_a_rerun_completes(tmp_p
     path, log = tmp_path / "f.db", tmp_path / "ops.log"
     rng = random.Random(7)
     previous, kills = 0, 0
-    for round_ in range(20):
+    for round_ in range(KILLS):
         code = kill_when_busy([CHILD, path, folder, "--seed", round_, "--log", log], rng.uniform(0.05, 0.4))
         kills += code != 0
         previous = _check_after_kill(path, log, previous)
-    assert kills == 20
+    assert kills == KILLS
     assert len(log.read_text().split("\n")) > 40, "the children should have committed many changes between kills"
     out = subprocess.run([sys.executable, str(CHILD), str(path), str(folder), "--complete"], capture_output=True, text=True,
                          timeout=120)

@@ -6,6 +6,7 @@ from typing import Callable, Generator
 from Algorithm import media
 from Algorithm.errors import InputError
 from Algorithm.pipeline.session import Source, Stages, VideoSession
+from Algorithm.sinks.footage_sink import FootageSink, OpenSource
 from Algorithm.types import FileResult, FrameDone
 
 Cancel = Callable[[], bool]
@@ -19,23 +20,56 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         raise InputError(f"Not an image or video (by its extension): {path}")
     if kind == "image":
         img = media.read_image(path)
-        session = VideoSession(stages, Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1))
+        src = Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1)
+        indexing = _begin_index(stages, src, start_frame)
+        session = VideoSession(stages, src, indexing.recorder if indexing else None)
         fr = session.step(img, 0)
         yield FrameDone(fr, session.live_sightings())
-        return session.finish()
+        res = session.finish()
+        if indexing:
+            FootageSink.finish(indexing, complete=True)
+        return res
     s = stages.settings
     stopped = False
     with media.VideoReader(path) as video:
         info = video.info
-        session = VideoSession(stages, Source(str(path), "video", info.width, info.height, info.fps, info.frame_count))
+        src = Source(str(path), "video", info.width, info.height, info.fps, info.frame_count)
+        indexing = _begin_index(stages, src, start_frame)
+        session = VideoSession(stages, src, indexing.recorder if indexing else None)
         stop = None if max_frames is None else start_frame + max_frames
+        last = -1
         for idx, frame in video.frames(step=s.sample_ft, start=start_frame, stop=stop):
             if cancel and cancel():
                 stopped = True
                 break
             fr = session.step(frame, idx)
+            last = idx
             yield FrameDone(fr, session.live_sightings())
-    return session.finish(stopped)
+    res = session.finish(stopped)
+    if indexing:
+        # Complete when the run was not stopped and no frame it would have processed was left (a run cut by
+        # max_frames stops short of the end, unless the video ends first).
+        more = stop is not None and (not info.frame_count or last + s.sample_ft < info.frame_count)
+        FootageSink.finish(indexing, complete=not stopped and not more,
+                           reason="stopped by the user" if stopped else "only part of the video was processed" if more else "")
+    return res
+
+
+def _begin_index(stages: Stages, src: Source, start_frame: int) -> OpenSource | None:
+    """Starts indexing the file when the run covers it from its first frame (a resumed run would store half of it)."""
+    sink, s = stages.footage, stages.settings
+    if sink is None or not s.index_footage or start_frame:
+        return None
+    used = {"sample_ft": s.sample_ft, "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories),
+            "det_conf": s.det_conf}
+    return sink.begin(src.path, src.kind, src.width, src.height, src.fps, src.frame_count, used,
+                      {c: m.model_name for c, m in stages.models.items()})
+
+
+def index_failure(stages: Stages, path, message: str) -> None:
+    """Records in the footage index that a file could not be used (when the run indexes)."""
+    if stages.footage is not None and stages.settings.index_footage:
+        stages.footage.failed(path, message)
 
 
 def error_result(path, message: str) -> FileResult:

@@ -42,11 +42,15 @@ from Algorithm.errors import GalleryError, ModelError
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-# Best-crop features kept per track and model besides the aggregate: enough to re-rank a hit by its best
-# views without re-reading the video; 8 x 512 floats = 16 KiB a track, the bulk of a track's row.
-MAX_CROP_FEATURES = 8
+# View features kept per track and model besides the aggregate: every vector a live search compared with the
+# gallery (each embedded crop and each running aggregate, 2-8 for most tracks), so a later `find` takes the
+# same closest view as the search would; 24 x 512 floats = 48 KiB is the most a track can take.
+MAX_CROP_FEATURES = 24
+# Crop images kept per track (the best few views, JPEG, ~5-10 KB each): another ReID model can embed them
+# later without decoding the video again.
+MAX_CROP_IMAGES = 3
 
 # The fingerprint reads this much at each end of the file: a video's header (moov/EBML) and its last
 # frames change with any re-encode or truncation, and 2 MiB read in ~2 ms from a warm disk even for a
@@ -105,8 +109,26 @@ CREATE TABLE index_revisions(
 );
 """
 
+# Version 2: what find needs to answer like a search (the source's kind and frame size, the settings it was
+# processed with, each box's detector confidence) and the crop images another model can embed.
+_SCHEMA_V2 = """
+ALTER TABLE sources ADD COLUMN kind TEXT NOT NULL DEFAULT 'video';
+ALTER TABLE sources ADD COLUMN width INTEGER;
+ALTER TABLE sources ADD COLUMN height INTEGER;
+ALTER TABLE sources ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE tracks ADD COLUMN scores BLOB;
+CREATE TABLE crop_images(
+    track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    frame INTEGER NOT NULL,
+    box TEXT NOT NULL,
+    jpeg BLOB NOT NULL,
+    PRIMARY KEY(track_id, n)
+);
+"""
+
 # Each step takes the schema from version i to i + 1, applied inside one transaction (as in gallery.py).
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
 
 
 # ------------------------------------------------------------------------------------------------ records
@@ -130,6 +152,17 @@ class TrackRecord:
     best_box: tuple[float, float, float, float]
     features: dict[str, ModelFeatures]
     thumbnail: bytes | None = None  # small JPEG of the best crop
+    scores: np.ndarray | None = None  # (n,) detector confidence of each box
+    crop_images: list[CropImage] = field(default_factory=list)  # best views first, at most MAX_CROP_IMAGES
+
+
+@dataclass(frozen=True)
+class CropImage:
+    """One stored view of a track: where it was taken and its pixels (JPEG)."""
+
+    frame: int
+    box: tuple[float, float, float, float]
+    jpeg: bytes
 
 
 @dataclass(frozen=True)
@@ -159,6 +192,10 @@ class SourceInfo:
     frames: int | None
     indexed_at: str
     n_tracks: int
+    kind: str = "video"
+    width: int | None = None
+    height: int | None = None
+    settings: str = "{}"  # JSON: what the source was processed with (sampleFt, categories, models, ...)
 
 
 @dataclass(frozen=True)
@@ -188,6 +225,7 @@ class Track:
     frames: np.ndarray
     boxes: np.ndarray
     features: dict[str, ModelFeatures]
+    scores: np.ndarray | None = None  # (n,) detector confidences; None for tracks stored by schema 1
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -231,6 +269,18 @@ def unpack_boxes(blob: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
     frames = np.cumsum(np.frombuffer(raw[: 4 * n], "<i4").astype(np.int64))
     boxes = np.frombuffer(raw[4 * n :], "<i2").reshape(n, 4).astype(np.float32)
     return frames, boxes
+
+
+# Confidences: one byte each (0-255 for 0-1); the detector's third decimal is noise.
+def pack_scores(scores: np.ndarray) -> bytes:
+    return zlib.compress(np.clip(np.rint(np.asarray(scores) * 255), 0, 255).astype(np.uint8).tobytes(), 6)
+
+
+def unpack_scores(blob: bytes, n: int) -> np.ndarray:
+    raw = zlib.decompress(blob)
+    if len(raw) != n:
+        raise GalleryError(f"A track's stored confidences are damaged ({len(raw)} bytes for {n} boxes)")
+    return np.frombuffer(raw, np.uint8).astype(np.float32) / 255.0
 
 
 def _clean_vectors(v: np.ndarray, what: str) -> np.ndarray:
@@ -317,10 +367,13 @@ class SourceWriter:
     """Gathers one source's tracks; `finish` writes them in one transaction. Nothing is written before."""
 
     def __init__(self, store: FootageIndex, path: str, size: int, mtime_ns: int, digest: str, camera: str,
-                 fps: float | None, frames: int | None, duration_s: float | None):
+                 fps: float | None, frames: int | None, duration_s: float | None, kind: str = "video",
+                 width: int | None = None, height: int | None = None, settings: dict | None = None):
         self.store = store
         self.path, self.size, self.mtime_ns, self.hash = path, size, mtime_ns, digest
         self.camera, self.fps, self.frames, self.duration_s = camera, fps, frames, duration_s
+        self.kind, self.width, self.height = kind, width, height
+        self.settings = json.dumps(settings or {}, sort_keys=True)
         self.tracks: list[TrackRecord] = []
         self.finished = False
 
@@ -375,7 +428,8 @@ class FootageIndex(SqliteStore):
 
     # -- writes ---------------------------------------------------------------------------------------
     def begin_source(self, path: str | Path, camera: str = "", fps: float | None = None, frames: int | None = None,
-                     duration_s: float | None = None) -> SourceWriter:
+                     duration_s: float | None = None, kind: str = "video", width: int | None = None,
+                     height: int | None = None, settings: dict | None = None) -> SourceWriter:
         """Starts a source: the file is fingerprinted now, so a file that changes while it is processed is
         seen as changed afterwards. Nothing is written until the writer's finish()."""
         key = _key(path)
@@ -384,7 +438,8 @@ class FootageIndex(SqliteStore):
             digest = fingerprint(key, st.st_size)
         except OSError as e:
             raise GalleryError(f"Cannot read {key}: {e.strerror or e}") from e
-        return SourceWriter(self, key, st.st_size, st.st_mtime_ns, digest, str(camera), fps, frames, duration_s)
+        return SourceWriter(self, key, st.st_size, st.st_mtime_ns, digest, str(camera), fps, frames, duration_s,
+                            kind, width, height, settings)
 
     @contextmanager
     def source(self, path: str | Path, **kw) -> Iterator[SourceWriter]:
@@ -413,16 +468,20 @@ class FootageIndex(SqliteStore):
             if old:
                 db.execute("DELETE FROM sources WHERE id = ?", (old[0],))
             sid = db.execute(
-                "INSERT INTO sources(path, size, mtime_ns, hash, camera, status, reason, duration_s, fps, frames, indexed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (w.path, w.size, w.mtime_ns, w.hash, w.camera, status, str(reason), w.duration_s, fps, w.frames, _now()),
+                "INSERT INTO sources(path, size, mtime_ns, hash, camera, status, reason, duration_s, fps, frames, indexed_at,"
+                " kind, width, height, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (w.path, w.size, w.mtime_ns, w.hash, w.camera, status, str(reason), w.duration_s, fps, w.frames, _now(),
+                 w.kind, w.width, w.height, w.settings),
             ).lastrowid
             for t, (track_row, feats) in zip(w.tracks, rows):
                 tid = db.execute(
                     "INSERT INTO tracks(source_id, category, track_no, start_frame, end_frame, start_s, end_s, n_boxes,"
-                    " boxes, best_frame, best_box, thumbnail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " boxes, best_frame, best_box, thumbnail, scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sid, *track_row),
                 ).lastrowid
+                for n, c in enumerate(t.crop_images[:MAX_CROP_IMAGES]):
+                    db.execute("INSERT INTO crop_images VALUES (?, ?, ?, ?, ?)",
+                               (tid, n, int(c.frame), json.dumps([float(v) for v in c.box]), sqlite3.Binary(c.jpeg)))
                 for model, (dim, agg, n_crops, crops) in feats.items():
                     db.execute("INSERT INTO features VALUES (?, ?, ?, ?, ?, ?)", (tid, model, dim, agg, n_crops, crops))
                     added.setdefault((model, t.category), []).append((tid, np.frombuffer(agg, np.float32)))
@@ -451,8 +510,14 @@ class FootageIndex(SqliteStore):
             feats[model] = (int(agg.size), sqlite3.Binary(agg.tobytes()), len(crops), sqlite3.Binary(crops.tobytes()))
         box = json.dumps([float(v) for v in t.best_box])
         thumb = sqlite3.Binary(t.thumbnail) if t.thumbnail else None
+        scores = None
+        if t.scores is not None:
+            sc = np.asarray(t.scores, np.float64).reshape(-1)
+            if len(sc) != len(frames):
+                raise GalleryError(f"Track {t.track_no} has {len(frames)} boxes but {len(sc)} confidences")
+            scores = sqlite3.Binary(pack_scores(sc))
         return (t.category, int(t.track_no), start, end, start / rate, end / rate, len(frames), sqlite3.Binary(blob),
-                int(t.best_frame), box, thumb), feats
+                int(t.best_frame), box, thumb, scores), feats
 
     @staticmethod
     def _track_keys(db, where: str, args: tuple) -> dict[tuple[str, str], list[int]]:
@@ -673,7 +738,8 @@ class FootageIndex(SqliteStore):
         with self._lock:
             rows = self.db.execute(
                 "SELECT s.id, s.path, s.size, s.mtime_ns, s.hash, s.camera, s.status, s.reason, s.duration_s, s.fps, s.frames,"
-                " s.indexed_at, (SELECT COUNT(*) FROM tracks t WHERE t.source_id = s.id) FROM sources s ORDER BY s.path"
+                " s.indexed_at, (SELECT COUNT(*) FROM tracks t WHERE t.source_id = s.id), s.kind, s.width, s.height,"
+                " s.settings FROM sources s ORDER BY s.path"
             ).fetchall()
         return [SourceInfo(*r) for r in rows]
 
@@ -703,18 +769,86 @@ class FootageIndex(SqliteStore):
             r = self.db.execute(self._TRACK_SQL + " WHERE t.id = ?", (int(track_id),)).fetchone()
             if r is None:
                 raise GalleryError(f"No track with id {track_id} in the footage index")
-            blob = self.db.execute("SELECT boxes FROM tracks WHERE id = ?", (int(track_id),)).fetchone()[0]
+            blob, score_blob = self.db.execute("SELECT boxes, scores FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
             frows = self.db.execute("SELECT model, dim, aggregate, n_crops, crops FROM features WHERE track_id = ?",
                                     (int(track_id),)).fetchall()
         info = self._info(r)
         frames, boxes = unpack_boxes(blob, info.n_boxes)
+        scores = unpack_scores(score_blob, info.n_boxes) if score_blob is not None else None
         feats = {}
         for model, dim, agg, n_crops, crops in frows:
             if len(agg) != 4 * dim or len(crops) != 4 * dim * n_crops:
                 raise GalleryError(f"The stored features of track {track_id} for model '{model}' are damaged")
             feats[model] = ModelFeatures(np.frombuffer(agg, np.float32).copy(),
                                          np.frombuffer(crops, np.float32).reshape(n_crops, dim).copy())
-        return Track(info, frames, boxes, feats)
+        return Track(info, frames, boxes, feats, scores)
+
+    def load_tracks(self, track_ids: Iterable[int], model: str | None = None) -> list[Track]:
+        """Tracks in full (boxes, confidences; features of `model` only, or of all), in the order given;
+        ids no longer stored are left out. A few queries per 500 tracks, not one per track."""
+        ids = [int(i) for i in track_ids]
+        got: dict[int, Track] = {}
+        for a in range(0, len(ids), 500):
+            part = ids[a : a + 500]
+            marks = ",".join("?" * len(part))
+            with self._lock:
+                rows = self.db.execute(self._TRACK_SQL + f" WHERE t.id IN ({marks})", part).fetchall()
+                blobs = dict((r[0], (r[1], r[2])) for r in self.db.execute(
+                    f"SELECT id, boxes, scores FROM tracks WHERE id IN ({marks})", part))
+                frows = self.db.execute(
+                    f"SELECT track_id, model, dim, aggregate, n_crops, crops FROM features WHERE track_id IN ({marks})"
+                    " AND (? IS NULL OR model = ?)", (*part, model, model)).fetchall()
+            feats: dict[int, dict[str, ModelFeatures]] = {}
+            for tid, m, dim, agg, n_crops, crops in frows:
+                if len(agg) != 4 * dim or len(crops) != 4 * dim * n_crops:
+                    raise GalleryError(f"The stored features of track {tid} for model '{m}' are damaged")
+                feats.setdefault(tid, {})[m] = ModelFeatures(np.frombuffer(agg, np.float32),
+                                                             np.frombuffer(crops, np.float32).reshape(n_crops, dim))
+            for r in rows:
+                info = self._info(r)
+                blob, score_blob = blobs[info.id]
+                frames, boxes = unpack_boxes(blob, info.n_boxes)
+                scores = unpack_scores(score_blob, info.n_boxes) if score_blob is not None else None
+                got[info.id] = Track(info, frames, boxes, feats.get(info.id, {}), scores)
+        return [got[i] for i in ids if i in got]
+
+    def tracks_without(self, model: str, category: str) -> list[int]:
+        """Ids of the category's tracks that have no features of `model` yet (to embed after a model switch)."""
+        with self._lock:
+            return [r[0] for r in self.db.execute(
+                "SELECT t.id FROM tracks t WHERE t.category = ? AND NOT EXISTS "
+                "(SELECT 1 FROM features f WHERE f.track_id = t.id AND f.model = ?) ORDER BY t.id", (category, model))]
+
+    def add_features(self, model: str, features: dict[int, ModelFeatures]) -> int:
+        """Stores another model's features of existing tracks (one transaction); tracks removed meanwhile are
+        skipped. Returns how many were stored."""
+        rows = {}
+        for tid, mf in features.items():
+            agg = _clean_vectors(mf.aggregate, "feature").reshape(-1)
+            crops = _clean_vectors(mf.crops, "crop feature")
+            crops = crops.reshape(-1, agg.size)[:MAX_CROP_FEATURES] if crops.size else np.zeros((0, agg.size), np.float32)
+            rows[int(tid)] = (agg, crops)
+        added: dict[tuple[str, str], list[tuple[int, np.ndarray]]] = {}
+        with self._tx() as db:
+            for tid, (agg, crops) in rows.items():
+                cat = db.execute("SELECT category FROM tracks WHERE id = ?", (tid,)).fetchone()
+                if cat is None:
+                    continue
+                db.execute("INSERT OR REPLACE INTO features VALUES (?, ?, ?, ?, ?, ?)",
+                           (tid, model, int(agg.size), sqlite3.Binary(agg.tobytes()), len(crops),
+                            sqlite3.Binary(crops.tobytes())))
+                added.setdefault((model, cat[0]), []).append((tid, agg))
+            self._bump(db, added)
+            revisions = {k: self._key_revision(*k) for k in added}
+        self._apply(added, {}, revisions)
+        return sum(len(v) for v in added.values())
+
+    def crop_images(self, track_id: int) -> list[CropImage]:
+        """The stored views of a track (best first): what another ReID model embeds."""
+        with self._lock:
+            rows = self.db.execute("SELECT frame, box, jpeg FROM crop_images WHERE track_id = ? ORDER BY n",
+                                   (int(track_id),)).fetchall()
+        return [CropImage(int(f), tuple(json.loads(b)), bytes(j)) for f, b, j in rows]
 
     def features(self, model: str, category: str) -> tuple[np.ndarray, np.ndarray]:
         """(track ids, aggregate features) of one model and category, by id; refuses mixed dimensions."""

@@ -1,0 +1,209 @@
+"""Command line of the footage index ("process once, search forever"):
+
+    python -m Algorithm index PATH... [--categories person,vehicle] [--sample-ft k] [--camera NAME] [--force]
+    python -m Algorithm find [LABEL|PHOTO ...] [--box x1,y1,x2,y2] [--threshold t] [--sources PATH ...]
+        [--after T] [--before T] --out results.json [--csv sightings.csv] [--journey]
+    python -m Algorithm library list|remove PATH|reembed [--category c]
+    python -m Algorithm similar TRACK_ID | --image PHOTO [--box ...] [--top N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from Algorithm.cli import args as A
+from Algorithm.rules import CATEGORIES
+
+COMMANDS: set[str] = {"index", "find", "library", "similar"}
+
+
+def _time(text: str) -> float:
+    """Seconds into a video: 75, 75.5, 1:15 or 0:01:15."""
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a time is seconds or [HH:]MM:SS, not {text!r}") from None
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"a time is seconds or [HH:]MM:SS, not {text!r}")
+    total = 0.0
+    for p in parts:
+        total = total * 60 + p
+    return total
+
+
+def _categories(text: str) -> tuple[str, ...]:
+    cats = tuple(c.strip() for c in text.split(",") if c.strip())
+    bad = [c for c in cats if c not in CATEGORIES]
+    if bad or not cats:
+        raise argparse.ArgumentTypeError(f"categories are a comma list of {', '.join(CATEGORIES)}")
+    return cats
+
+
+def _stores(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
+    p.add_argument("--footage", type=Path, help="footage index file (default: footage.db beside the gallery)")
+
+
+def add_parsers(sub) -> None:
+    ix = sub.add_parser("index", help="process videos, photos or folders once into the footage index",
+                        description="Detects, tracks and embeds every person (and vehicle) once and stores the tracks, "
+                        "so later questions (find, similar) are answered without decoding. Files already indexed in "
+                        "full and unchanged are skipped (--force processes them again).")
+    _stores(ix)
+    ix.add_argument("paths", type=Path, nargs="+", metavar="PATH")
+    ix.add_argument("--categories", type=_categories, default=("person",), help="comma list of: " + ",".join(CATEGORIES))
+    ix.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame")
+    ix.add_argument("--camera", help="camera name of these files (default: each file's folder name)")
+    ix.add_argument("--force", action="store_true", help="process files again even when already indexed")
+    ix.add_argument("--max-frames", type=int, help="stop each video after this many frames (indexed as partial)")
+    A.add_device(ix)
+    ix.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fd = sub.add_parser("find", help="search the footage index (no decoding); results as `search` writes them",
+                        description="With no LABEL or PHOTO, every registered identity is searched. A PHOTO is searched "
+                        "as an identity of its own. The same decision rules as `search` (a track takes its closest "
+                        "view; one identity per box and frame; the model's threshold).")
+    _stores(fd)
+    fd.add_argument("queries", nargs="*", metavar="LABEL|PHOTO")
+    fd.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the person in the PHOTO, when it shows several")
+    fd.add_argument("--threshold", type=A.threshold, help="match distance (1 - cosine); default: each model's own")
+    fd.add_argument("--sources", type=Path, nargs="+", help="only these indexed files or folders")
+    fd.add_argument("--after", type=_time, help="only from this time in each video (seconds or [HH:]MM:SS)")
+    fd.add_argument("--before", type=_time, help="only up to this time in each video")
+    fd.add_argument("--categories", type=_categories, help="comma list of: " + ",".join(CATEGORIES))
+    fd.add_argument("--out", type=Path, help="write results as JSON (the layout of `search --out`)")
+    fd.add_argument("--csv", type=Path, help="write sightings as CSV")
+    fd.add_argument("--journey", action="store_true", help="print each identity's sightings across files and cameras")
+    A.add_device(fd)
+
+    lb = sub.add_parser("library", help="the indexed files: list, remove, re-embed after a model switch")
+    lsub = lb.add_subparsers(dest="action", required=True)
+    ll = lsub.add_parser("list")
+    ll.add_argument("--json", action="store_true")
+    lr = lsub.add_parser("remove", help="forget an indexed file and its tracks (the file is not touched)")
+    lr.add_argument("path", type=Path)
+    le = lsub.add_parser("reembed", help="embed the indexed tracks with the active model from their stored crops")
+    le.add_argument("--category", choices=CATEGORIES, default="person")
+    A.add_device(le)
+    for p in (ll, lr, le):  # options after the action, as `gallery list --filter` takes them
+        _stores(p)
+
+    sm = sub.add_parser("similar", help="the indexed tracks most like a track (by id) or a person in a photo")
+    _stores(sm)
+    sm.add_argument("track", type=int, nargs="?", help="an indexed track's id (find's results give them)")
+    sm.add_argument("--image", type=Path, help="a photo or a saved frame instead of a track")
+    sm.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one in the image")
+    sm.add_argument("--category", choices=CATEGORIES, default="person")
+    sm.add_argument("--top", type=int, default=20)
+    sm.add_argument("--json", action="store_true")
+    A.add_device(sm)
+
+
+def _engine(args, **settings):
+    from Algorithm.outer_api import Engine, Settings
+
+    dev = getattr(args, "device", "auto")
+    return Engine(args.gallery, Settings().with_(keep_frames=False, device=dev, **settings), footage_path=args.footage)
+
+
+def run(args) -> int:
+    return {"index": _index, "find": _find, "library": _library, "similar": _similar}[args.cmd](args)
+
+
+def _index(args) -> int:
+    from Algorithm.cli.progress import drain
+
+    eng = _engine(args)
+    failed = indexed = 0
+    for path in args.paths:
+        report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force,
+                                 max_frames=args.max_frames), args.quiet, on_file=lambda r: None)
+        for res in report.files:
+            if res.error:
+                failed += 1
+                print(f"failed  {res.path}: {res.error}")
+            else:
+                indexed += 1
+                n = len(eng.library_tracks(res.path))
+                print(f"indexed {res.path}: {n} track(s){' (partial)' if res.stopped or args.max_frames else ''}")
+    total = len(eng.library())
+    print(f"{indexed} file(s) indexed, {failed} failed; the library holds {total} file(s) ({eng.footage_path})")
+    eng.close()
+    return 1 if failed and not indexed else 0
+
+
+def _find(args) -> int:
+    from Algorithm.outer_api import export_csv, export_json
+
+    eng = _engine(args)
+    queries = [str(q) for q in args.queries]
+    report = eng.find(queries, args.threshold, args.sources, args.after, args.before, args.categories, args.box)
+    for res in report.files:
+        if res.error:
+            continue
+        for s in res.sightings:
+            segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
+            print(f"{res.path}: {s.label}: {segs}")
+    if args.journey:
+        for j in eng.journeys(queries, threshold=args.threshold, sources=args.sources, after=args.after,
+                              before=args.before, categories=args.categories, box=args.box):
+            print(f"journey of {j.label} across {len(j.cameras)} camera(s):")
+            for st in j.stops:
+                print(f"    [{st.camera}] {Path(st.source).name} {st.start_time:.1f}-{st.end_time:.1f}s "
+                      f"best at {st.best_time:.1f}s (d={max(0.0, st.distance):.3f})")
+    if args.out:
+        print(f"results written to {export_json(report, args.out)}")
+    if args.csv:
+        print(f"sightings written to {export_csv(report, args.csv)}")
+    n = sum(len(s.segments) for r in report.files for s in r.sightings)
+    print(f"{n} sighting(s) in {len(report.files)} indexed file(s)")
+    eng.close()
+    return 0
+
+
+def _library(args) -> int:
+    eng = _engine(args)
+    try:
+        if args.action == "list":
+            rows = eng.library()
+            if args.json:
+                print(json.dumps([{"path": r.info.path, "status": r.status, "reason": r.reason, "camera": r.info.camera,
+                                   "tracks": r.info.n_tracks, "duration_s": r.info.duration_s,
+                                   "indexed_at": r.info.indexed_at, "settings": json.loads(r.info.settings)}
+                                  for r in rows], ensure_ascii=False, indent=1))
+            for r in rows if not args.json else []:
+                why = f" ({r.reason})" if r.reason else ""
+                print(f"{r.status:8} {r.info.n_tracks:5} tracks  [{r.info.camera}] {r.info.path}{why}")
+            return 0
+        if args.action == "remove":
+            if not eng.remove_from_library(args.path):
+                print(f"{args.path} is not in the library")
+                return 1
+            print(f"removed {args.path} from the library")
+            return 0
+        done, lacking = eng.reembed_library(args.category, progress=lambda k, t: print(f"\rre-embedding {k}/{t}", end=""))
+        print(f"\n{done} track(s) embedded with '{eng.reid_model_name(args.category)}'"
+              + (f"; {lacking} have no stored crop: index their files again (--force)" if lacking else ""))
+        return 0
+    finally:
+        eng.close()
+
+
+def _similar(args) -> int:
+    from Algorithm.errors import InputError
+
+    if (args.track is None) == (args.image is None):
+        raise InputError("Give a track id or --image, one of them")
+    eng = _engine(args)
+    rows = eng.find_similar(args.track, args.image, args.box, args.category, args.top)
+    if args.json:
+        print(json.dumps([{"track": r.track.id, "distance": round(r.distance, 4), "source": r.track.source_path,
+                           "camera": r.track.camera, "start_time": round(r.track.start_s, 3),
+                           "end_time": round(r.track.end_s, 3), "best_frame": r.track.best_frame} for r in rows], indent=1))
+    else:
+        for r in rows:
+            print(f"track {r.track.id:6}  d={r.distance:.3f}  [{r.track.camera}] {Path(r.track.source_path).name} "
+                  f"{r.track.start_s:.1f}-{r.track.end_s:.1f}s")
+    eng.close()
+    return 0

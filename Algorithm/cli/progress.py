@@ -1,0 +1,44 @@
+"""Progress and per-file lines of the commands that process footage (search, index)."""
+from __future__ import annotations
+
+from tqdm import tqdm
+
+
+def print_file(res) -> None:
+    if res.error:
+        tqdm.write(f"skipped {res.path}: {res.error}")
+        return
+    if res.kind == "image":
+        found = [b.match.label for f in res.frames for b in f.matches]
+        tqdm.write(f"{res.path}: " + (", ".join(found) if found else "no match"))
+        return
+    tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
+               f"for {res.stats.detections} boxes")
+    for s in res.sightings:
+        segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
+        tqdm.write(f"    {s.label}: {segs}")
+
+
+def drain(events, quiet: bool = False, on_file=print_file):
+    """Runs a search's (or an index run's) events with a progress bar per file; returns the report."""
+    from Algorithm.outer_api import FileDone, FileStarted, Finished, FrameDone
+
+    bar, report = None, None
+    for ev in events:
+        if isinstance(ev, FileStarted):
+            if bar is not None:
+                bar.close()
+            bar = None if quiet else tqdm(desc=f"[{ev.index + 1}/{ev.total}] {ev.path.name}", unit="frame", leave=False)
+        elif isinstance(ev, FrameDone) and bar is not None:
+            fr = ev.result
+            if fr.total_frames and bar.total != fr.total_frames:
+                bar.total = fr.total_frames
+            bar.n = fr.frame_index + 1
+            bar.refresh()
+        elif isinstance(ev, FileDone):
+            on_file(ev.result)
+        elif isinstance(ev, Finished):
+            report = ev.report
+    if bar is not None:
+        bar.close()
+    return report

@@ -1,0 +1,67 @@
+"""The footage index as a sink of a search: what a run of one file saw is written when the file is done.
+
+A search indexes the files it processes, so the second question about a file is answered from the index.
+A file already indexed in full and unchanged on disk is left as it is (a shorter or partial run never
+replaces a complete one); `force` (the `index` command's --force, the Library's Re-index) writes anyway.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from Algorithm.errors import GalleryError
+from Algorithm.pipeline.recorder import TrackRecorder
+from Algorithm.storage.footage_index import FootageIndex, SourceWriter
+
+
+def default_camera(path: str | Path) -> str:
+    """A file's camera when none is given: its folder's name (footage is usually filed one folder per camera)."""
+    return Path(path).resolve().parent.name
+
+
+@dataclass
+class OpenSource:
+    writer: SourceWriter
+    recorder: TrackRecorder
+
+
+@dataclass
+class FootageSink:
+    index: FootageIndex
+    camera: str | None = None  # None: each file's folder name
+    force: bool = False
+
+    def wanted(self, path: str | Path) -> bool:
+        return self.force or self.index.source_status(path).status != "done"
+
+    def begin(self, path: str | Path, kind: str, width: int, height: int, fps: float, frame_count: int,
+              settings: dict, model_of: dict[str, str]) -> OpenSource | None:
+        """None when the file is already indexed (done, unchanged) and not forced."""
+        if not self.wanted(path):
+            return None
+        camera = self.camera if self.camera is not None else default_camera(path)
+        duration = frame_count / fps if fps and frame_count else None
+        w = self.index.begin_source(path, camera, fps or None, frame_count or None, duration, kind, width, height,
+                                    dict(settings, models=model_of))
+        return OpenSource(w, TrackRecorder(model_of, width, height))
+
+    @staticmethod
+    def finish(src: OpenSource, complete: bool, reason: str = "") -> int:
+        src.writer.add_tracks(src.recorder.records())
+        return src.writer.finish("done" if complete else "partial", reason)
+
+    def failed(self, path: str | Path, reason: str) -> None:
+        """Records a file that could not be processed (unless a complete earlier run of it is kept)."""
+        if not self.wanted(path):
+            return
+        camera = self.camera if self.camera is not None else default_camera(path)
+        try:
+            w = self.index.begin_source(path, camera)
+        except GalleryError:  # not readable: recorded by size and time only (a change of either is noticed)
+            try:
+                st = os.stat(path)
+            except OSError:  # not even there: nothing to record it by
+                return
+            w = SourceWriter(self.index, os.path.abspath(path), st.st_size, st.st_mtime_ns, "", camera, None, None, None)
+        w.finish("failed", reason)

@@ -1,0 +1,265 @@
+"""Process once, search forever: footage indexed with an empty gallery, people registered afterwards, and `find`
+answering from the index as a full search of the same files does (real models, real footage)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from Algorithm.outer_api import Engine, FileResult, Settings
+
+from testdata import MOT, PED_VIDEO, mot_gt_crop, video_frame
+
+PED_FRAMES = 460  # both pedestrians (frames 60-205 and 225-450) at sampleFt 3: 154 processed frames
+
+
+def matched(files: list[FileResult]) -> set[tuple[str, int, str]]:
+    return {(short(r.path), f.frame_index, b.match.label) for r in files for f in r.frames for b in f.matches}
+
+
+def short(path: str) -> str:
+    """The file's name with its sequence folder (MOT17-mini frames share names across sequences)."""
+    parts = path.replace(os.sep, "/").split("/")
+    return "/".join(parts[-3:]) if parts[-2] == "img1" else parts[-1]
+
+
+def side_by_side(find_files, search_files) -> str:
+    """Per file and identity: the frames find and search gave, printed when they differ."""
+    a, b = matched(find_files), matched(search_files)
+    lines = []
+    for key in sorted({(f, lab) for f, _, lab in a | b}):
+        fa = sorted(i for f, i, lab in a if (f, lab) == key)
+        fb = sorted(i for f, i, lab in b if (f, lab) == key)
+        lines.append(f"{key[0]:34} {key[1]:14} find {len(fa):4} search {len(fb):4} "
+                     f"find only {sorted(set(fa) - set(fb))[:8]} search only {sorted(set(fb) - set(fa))[:8]}")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """The pedestrian video (first 460 frames) and the MOT17-mini frames, indexed with an empty gallery."""
+    d = tmp_path_factory.mktemp("find")
+    eng = Engine(d / "gallery.db", Settings(keep_frames=False, sample_ft=3))
+    assert eng.identities() == []
+    ped = eng.index_all(PED_VIDEO, max_frames=PED_FRAMES)
+    mot = eng.index_all(MOT)
+    assert ped.indexed == [str(PED_VIDEO)] and ped.failed == [] and ped.tracks >= 2
+    assert len(mot.indexed) == 26 and mot.failed == [] and mot.tracks > 150
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    eng.register(mot_gt_crop("MOT17-09-FRCNN", 1, 1), "mot09-p1")
+    eng.register(mot_gt_crop("MOT17-02-FRCNN", 1, 2), "mot02-p2")
+    yield eng
+    eng.close()
+
+
+def test_find_gives_what_a_full_search_gives(indexed):
+    eng = indexed
+    s = eng.settings.with_(index_footage=False)
+    searched = eng.search_all(PED_VIDEO, settings=s, max_frames=PED_FRAMES).files + eng.search_all(MOT, settings=s).files
+    found = eng.find().files
+    print("\n" + side_by_side(found, searched))
+    a, b = matched(found), matched(searched)
+    assert len(b) >= 100, "the full search should find the registered people"
+    assert len(a & b) >= 0.98 * len(b), side_by_side(found, searched)
+    assert {lab for _, _, lab in a} <= {lab for _, _, lab in b}, "find gave an identity the full search does not"
+    assert len(a - b) <= 0.02 * len(b), side_by_side(found, searched)
+    ped = {r.path: r for r in found}[str(PED_VIDEO)]
+    assert [s.label for s in ped.sightings] == ["grey-cardigan", "black-jacket"]
+    for sg in ped.sightings:
+        (seg,) = sg.segments
+        span = (60, 205) if sg.label == "grey-cardigan" else (225, 450)
+        assert span[0] <= seg.start_frame and seg.end_frame <= span[1], (sg.label, seg)
+
+
+def test_find_one_label_a_time_window_and_a_source(indexed):
+    eng = indexed
+    only = eng.find(["black-jacket"]).files
+    assert {lab for _, _, lab in matched(only)} == {"black-jacket"}
+    everyone = {k for k in matched(eng.find().files) if k[2] == "black-jacket"}
+    assert matched(only) == everyone  # the others still compete for each box: the same frames as in a full find
+    window = eng.find(["black-jacket"], after=30.0, before=35.0, sources=[PED_VIDEO]).files
+    assert [r.path for r in window] == [str(PED_VIDEO)]
+    frames = [f for _, f, _ in matched(window)]
+    assert frames and all(300 <= f <= 350 for f in frames), frames
+    assert eng.find(["black-jacket"], sources=[MOT]).files and not matched(eng.find(["black-jacket"], sources=[MOT]).files)
+
+
+def test_find_by_photo_and_find_similar(indexed, tmp_path):
+    from Algorithm.outer_api import write_image
+
+    eng = indexed
+    photo = tmp_path / "query.jpg"
+    write_image(photo, video_frame(PED_VIDEO, 300))
+    got = matched(eng.find([photo]).files)
+    assert got and {lab for _, _, lab in got} == {"query.jpg"}
+    assert any(name == PED_VIDEO.name for name, _, _ in got)
+    assert all(225 <= f <= 450 for name, f, _ in got if name == PED_VIDEO.name), sorted(got)
+    # find similar from the track that holds black-jacket: the nearest tracks are her other stretches, not strangers
+    rep = eng.find(["black-jacket"], sources=[PED_VIDEO]).files[0]
+    tid = rep.frames[len(rep.frames) // 2].matches[0].track_id
+    near = eng.find_similar(track_id=tid, top=5)
+    assert near and all(n.track.id != tid for n in near)
+    assert near == sorted(near, key=lambda n: n.distance)
+    # from a box clicked on a frame: her own track comes first
+    frame = video_frame(PED_VIDEO, 300)
+    box = next(b.box for f in rep.frames if f.frame_index == 300 for b in f.matches)
+    clicked = eng.find_similar(image=frame, box=box, top=3)
+    assert clicked[0].track.id == tid and clicked[0].distance < 0.1
+
+
+def test_journey_lists_each_identity_across_sources(indexed):
+    eng = indexed
+    journeys = {j.label: j for j in eng.journeys()}
+    assert {"black-jacket", "grey-cardigan"} <= set(journeys)
+    bj = journeys["black-jacket"]
+    assert bj.cameras == ["pedestrians"] and all(s.thumbnail for s in bj.stops)
+    assert [s.start_time for s in bj.stops] == sorted(s.start_time for s in bj.stops)
+
+
+def test_library_states_changed_missing_and_failed_files(tmp_path):
+    folder = tmp_path / "cam α"
+    folder.mkdir()
+    clip = folder / "clip.mp4"
+    shutil.copyfile(PED_VIDEO, clip)
+    (folder / "broken.mp4").write_bytes(b"\x00" * 5000)
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    summary = eng.index_all(folder, max_frames=150)  # grey-cardigan walks in at frame 60
+    assert [os.path.basename(p) for p, _ in summary.failed] == ["broken.mp4"]
+    states = {os.path.basename(s.info.path): s for s in eng.library()}
+    assert states["broken.mp4"].status == "failed" and "video" in states["broken.mp4"].reason
+    assert states["clip.mp4"].status == "partial" and states["clip.mp4"].info.camera == "cam α"
+    n_tracks = states["clip.mp4"].info.n_tracks
+    assert n_tracks >= 1
+    again = eng.index_all(folder, max_frames=150)  # partial and failed files are processed again, done ones are not
+    assert sorted(os.path.basename(p) for p in again.indexed) == ["clip.mp4"]
+    with open(clip, "r+b") as fh:  # same size, other content: noticed by the fingerprint
+        fh.seek(100)
+        fh.write(b"changed!")
+        os.utime(clip, ns=(1, 1))
+    assert {os.path.basename(s.info.path): s.status for s in eng.library()}["clip.mp4"] == "changed"
+    clip.unlink()
+    missing = {os.path.basename(s.info.path): s for s in eng.library()}["clip.mp4"]
+    assert missing.status == "missing" and missing.info.n_tracks == n_tracks  # its tracks are kept
+    assert eng.library_tracks(missing.info.path)[0].thumbnail[:2] == b"\xff\xd8"
+    assert eng.remove_from_library(missing.info.path) and not eng.library_tracks(missing.info.path)
+    eng.close()
+
+
+def test_a_search_indexes_what_it_processes_and_a_partial_run_never_replaces_a_complete_one(tmp_path):
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    img = MOT / "MOT17-09-FRCNN" / "img1" / "000001.jpg"
+    eng.search_all(img)
+    (src,) = eng.library()
+    assert src.status == "done" and src.info.kind == "image" and src.info.n_tracks >= 3
+    before = src.info.indexed_at, [t.id for t in eng.library_tracks(img)]
+    eng.search_all(img)
+    (src,) = eng.library()
+    assert (src.info.indexed_at, [t.id for t in eng.library_tracks(img)]) == before
+    eng.close()
+
+
+def test_model_switch_reembeds_the_library_from_stored_crops(tmp_path):
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    eng.index_all(PED_VIDEO, max_frames=300)
+    n = len(eng.library_tracks())
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    first = matched(eng.find().files)
+    assert first
+    eng.set_active_model("person", "osnet_x0_25_msmt17")
+    assert not matched(eng.find().files)  # nothing of the new model yet: never compared across models
+    done, lacking = eng.reembed_library("person")
+    assert (done, lacking) == (n, 0)
+    assert {t.models for t in eng.library_tracks()} == {("osnet_x0_25_msmt17", "person_reidentification_retail_0277")}
+    again = matched(eng.find().files)
+    assert again and {lab for *_, lab in again} == {"grey-cardigan"}
+    assert all(60 <= f <= 205 for _, f, _ in again), sorted(again)
+    eng.close()
+
+
+def test_cli_index_find_library_similar(tmp_path):
+    gal, out = tmp_path / "g.db", tmp_path / "found.json"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "Algorithm", *map(str, a), "--gallery", gal],  # noqa: E731
+                                    capture_output=True, text=True, timeout=600)
+    r = run("index", PED_VIDEO, "--sample-ft", "5", "--max-frames", "460", "--camera", "door", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "indexed" in r.stdout and "1 file(s) indexed" in r.stdout
+    photo = tmp_path / "bj.jpg"
+    from Algorithm.outer_api import write_image
+
+    write_image(photo, video_frame(PED_VIDEO, 300))
+    r = subprocess.run([sys.executable, "-m", "Algorithm", "register", str(photo), "--label", "black-jacket",
+                        "--gallery", str(gal)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    r = run("find", "black-jacket", "--out", out, "--journey")
+    assert r.returncode == 0, r.stderr
+    assert "journey of black-jacket across 1 camera(s)" in r.stdout and "[door]" in r.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["format"] == "reid-app-results" and data["origin"] == "footage index"
+    (f,) = data["files"]
+    assert f["path"] == str(PED_VIDEO) and f["frames"] and f["sightings"][0]["label"] == "black-jacket"
+    m = f["frames"][0]["matches"][0]
+    assert set(m) >= {"box", "label", "distance", "track_id"}
+    r = run("library", "list", "--json")
+    (row,) = json.loads(r.stdout)
+    assert row["status"] == "partial" and row["camera"] == "door" and row["settings"]["sample_ft"] == 5
+    r = run("similar", str(m["track_id"]), "--json", "--top", "3")
+    assert r.returncode == 0, r.stderr
+    assert all(x["track"] != m["track_id"] for x in json.loads(r.stdout))
+    r = run("find", "nobody-registered-so")
+    assert r.returncode == 2 and "neither a registered identity nor a photo" in r.stderr
+
+
+def test_view_margin_covers_the_measured_gap(indexed):
+    """The candidate margin of find (aggregate vs closest view) holds on the indexed real tracks."""
+    from Algorithm.footage.find import VIEW_MARGIN
+
+    eng = indexed
+    model = eng.reid_model_name("person")
+    _, _, gal = eng.gallery_features("person")
+    gaps = []
+    for t in eng.library_tracks():
+        full = eng._footage().load_tracks([t.id], model)[0].features[model]
+        agg = 1.0 - gal @ full.aggregate
+        views = 1.0 - np.max(full.crops @ gal.T, axis=0) if len(full.crops) else agg
+        gaps.append(float(np.max(agg - np.minimum(agg, views))))
+    print(f"largest aggregate-to-view gap {max(gaps):.3f} over {len(gaps)} tracks")
+    assert max(gaps) < VIEW_MARGIN
+
+
+def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes(tmp_path):
+    """The real `index` command (models, decoding, one transaction per file) SIGKILLed at random moments."""
+    import random
+    import time
+
+    from test_footage_index import assert_agree
+
+    from Algorithm.storage.footage_index import FootageIndex
+
+    folder = tmp_path / "frames"
+    shutil.copytree(MOT, folder, ignore=shutil.ignore_patterns("*.txt", "*.ini"))
+    gal = tmp_path / "g.db"
+    cmd = [sys.executable, "-m", "Algorithm", "index", str(folder), "--gallery", str(gal), "--quiet"]
+    rng = random.Random(5)
+    for _ in range(3):  # --force: every round rewrites files already stored, so kills also land on replacements
+        child = subprocess.Popen([*cmd, "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(4.0, 9.0))  # models load in ~3-5 s, then a photo is indexed every ~0.3-0.6 s
+        child.kill()
+        child.communicate()
+        assert child.returncode != 0, "the run ended before the kill: nothing was tested"
+        store = FootageIndex(tmp_path / "footage.db")
+        assert_agree(store)
+        for s in store.sources():  # every stored file is whole: done, and each of its tracks embedded
+            assert s.status == "done" and all(t.models for t in store.tracks(s.path)), s.path
+        store.close()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    store = FootageIndex(tmp_path / "footage.db")
+    assert len(store.sources()) == 26 and {s.status for s in store.sources()} == {"done"}
+    assert_agree(store)
+    store.close()
