@@ -1,0 +1,63 @@
+"""H.264 MP4 writing (PyAV + its bundled libx264): clips any browser plays.
+
+OpenCV's wheel writes only MPEG-4 Part 2 ("mp4v"), which browsers and many players refuse; evidence clips must
+open anywhere, so they are H.264 High, yuv420p, with the index at the front ("faststart") for streaming.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from Algorithm.errors import InputError
+
+
+class H264Writer:
+    """Writes BGR frames of one size to an MP4. yuv420p needs even sides: an odd last row or column is dropped."""
+
+    def __init__(self, dest: str | Path, fps: float, width: int, height: int, crf: int = 20):
+        try:
+            import av
+        except ImportError as e:  # the install scripts bring it (requirements.txt); a bare checkout may lack it
+            raise InputError("Writing H.264 clips needs PyAV: pip install av") from e
+        self.dest = Path(dest)
+        self.width, self.height = width - width % 2, height - height % 2
+        if self.width < 2 or self.height < 2:
+            raise InputError(f"Cannot write a {width}x{height} video")
+        rate = Fraction(fps if fps and fps > 0 else 25.0).limit_denominator(1001)
+        try:
+            self._box = av.open(str(self.dest), mode="w", format="mp4", options={"movflags": "+faststart"})
+            self._stream = self._box.add_stream("libx264", rate=rate)
+        except (av.error.FFmpegError, ValueError) as e:
+            raise InputError(f"Cannot write an H.264 video to {self.dest}: {e}") from e
+        self._stream.width, self._stream.height = self.width, self.height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self._av = av
+        self._time_base = 1 / rate
+        self.frames = 0
+
+    def write(self, bgr: np.ndarray) -> None:
+        img = np.ascontiguousarray(bgr[: self.height, : self.width])
+        frame = self._av.VideoFrame.from_ndarray(img, format="bgr24")
+        frame.pts = self.frames
+        frame.time_base = self._time_base
+        self._box.mux(self._stream.encode(frame))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Flushes the encoder and finishes the file."""
+        if self._box is None:
+            return
+        try:
+            self._box.mux(self._stream.encode(None))
+        finally:
+            self._box.close()
+            self._box = None
+
+    def __enter__(self) -> "H264Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
