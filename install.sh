@@ -56,6 +56,11 @@ if [ -n "$MODELS_FROM" ]; then
 else
   "$VPY" -m Algorithm models fetch || fail "models could not be provisioned (see above)."
 fi
+if [ "$(uname -s)" = Linux ]; then
+  # Qt's window on X11 needs system libraries a minimal install may lack: name the apt packages (not fatal: the
+  # command line works without them)
+  "$VPY" -m GUI.qt_platform --check || echo "install.sh: install the packages above before starting the app." >&2
+fi
 echo "Installed. Start the app with: .venv/bin/python GUI/main.py"
 
 if [ "$RUN" = 1 ]; then

@@ -1,8 +1,13 @@
 """Process page: choose a file or folder, play/pause/stop/reset the search, watch matches, jump to sightings,
-export results (JSON, CSV) and annotated videos."""
+export results (JSON, CSV) and annotated videos; review them afterwards in the player (GUI/review_player.py).
+
+Results are never lost by a click: Play on finished results plays them back, processing again asks first, Play
+after Stop goes on where it stopped (Engine.resume keeps the first part), and every run of the session (and every
+results file opened) stays in the Run list (GUI/session_runs.py)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -39,17 +44,21 @@ from Algorithm.outer_api import (
     export_json,
     media_kind,
     read_image,
+    read_results_json,
     read_video_frame,
     rules,
     video_info,
 )
 from GUI import app_settings
+from GUI.review_player import ReviewPlayer
+from GUI.session_runs import Run, RunsBox
 from GUI.sightings_panel import SightingRef, SightingsTree
 from GUI.UiDialogSettings import SettingsDialog
 from GUI.widgets import (
     ElidedLabel,
     ImageView,
     OverlayBox,
+    confirm,
     fmt_distance,
     fmt_duration,
     fmt_time,
@@ -61,6 +70,7 @@ from GUI.widgets import (
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 MEDIA_FILTER = rules.file_filter(("image", "video"))  # the engine's own extension lists
+RESULTS_FILTER = "Results (*.json)"
 REFRESH_MS = 40  # the live view is repainted at most this often, with the latest frame only
 SIGHTINGS_EVERY_S = 0.5  # the live sightings tree is rebuilt at most this often
 
@@ -92,6 +102,8 @@ class ProcessPage(QWidget):
         self.shown_match_frames = 0  # frames put on screen with at least one highlighted match
         self.errors_shown: list[str] = []
         self._pin_key = None  # the sighting shown instead of the live frames
+        self._resuming = False  # the run in progress goes on with the current (stopped) one
+        self._discarded: set[Worker] = set()  # runs reset while running: their results still join the Run list
         self._show_token = 0
         # live view: events only update these; a timer paints the latest frame (never a queue of frames)
         self._file_text = ""
@@ -117,6 +129,9 @@ class ProcessPage(QWidget):
         self.open_file_btn.clicked.connect(lambda: self.choose_file())
         self.open_dir_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_DirIcon), "Open folder\u2026")
         self.open_dir_btn.clicked.connect(lambda: self.choose_folder())
+        self.open_results_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton), "Open results\u2026")
+        self.open_results_btn.setToolTip("Review a results file saved with Export \u2192 Results as JSON")
+        self.open_results_btn.clicked.connect(lambda: self.open_results())
         self.source_label = ElidedLabel("No file or folder chosen.")
         self.play_btn = QPushButton()
         self.play_btn.setMinimumWidth(110)
@@ -124,8 +139,11 @@ class ProcessPage(QWidget):
         self.stop_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
         self.stop_btn.setToolTip("Stop and keep the results found so far")
         self.stop_btn.clicked.connect(self.stop)
-        self.reset_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Reset")
-        self.reset_btn.setToolTip("Stop and clear everything")
+        self.again_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_BrowserReload), "Process again\u2026")
+        self.again_btn.setToolTip("Process from the start again (asks first; these results stay in the Run list)")
+        self.again_btn.clicked.connect(lambda: self.process_again())
+        self.reset_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_DialogResetButton), "Reset")
+        self.reset_btn.setToolTip("Stop and clear the view (finished runs stay in the Run list)")
         self.reset_btn.clicked.connect(self.reset)
         self.settings_btn = QToolButton()
         self.settings_btn.setText("Settings\u2026")
@@ -144,14 +162,18 @@ class ProcessPage(QWidget):
         self.export_btn.setMenu(menu)
 
         top = QHBoxLayout()
-        for w in (self.open_file_btn, self.open_dir_btn):
+        for w in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
             top.addWidget(w)
-        top.addWidget(self.source_label, 1)
-        for w in (self.play_btn, self.stop_btn, self.reset_btn, self.settings_btn, self.export_btn):
+        top.addStretch(1)
+        for w in (self.play_btn, self.again_btn, self.stop_btn, self.reset_btn, self.settings_btn, self.export_btn):
             top.addWidget(w)
 
         self.view = ImageView("Open a video, a photo or a folder, then press Play.\n"
                               "People registered in the gallery light up in colour.")
+        self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # click the video, then the player's keys work
+        self.player = ReviewPlayer(self.view)
+        self.player.stateChanged.connect(self._player_changed)
+        self.player.hide()
         self.pin_label = QLabel()
         self.pin_label.setWordWrap(True)
         self.live_btn = QPushButton("Back to live view")
@@ -167,17 +189,25 @@ class ProcessPage(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.pin_bar)
         ll.addWidget(self.view, 1)
+        ll.addWidget(self.player)
 
         self.sightings = SightingsTree()
         self.sightings.sightingChosen.connect(self.show_sighting)
+        self.runs = RunsBox()
+        self.runs.runChosen.connect(self.show_run)
+        runs_row = QHBoxLayout()
+        runs_row.addWidget(QLabel("Run:"))
+        runs_row.addWidget(self.runs, 1)
         self.matches_label = QLabel()
         self.matches_label.setWordWrap(True)  # a growing count never widens the panel
         self.settings_summary = hint_label()
         box = QGroupBox("Sightings")
         bl = QVBoxLayout(box)
+        bl.addLayout(runs_row)
         bl.addWidget(self.matches_label)
         bl.addWidget(self.sightings, 1)
-        bl.addWidget(hint_label("Click a sighting to see its best frame."))
+        bl.addWidget(hint_label("Click a sighting to see its best frame; after processing, the player below the "
+                                "video plays the results back."))
         bl.addWidget(self.settings_summary)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -201,6 +231,7 @@ class ProcessPage(QWidget):
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.source_label)  # a line of its own: the buttons leave it no room beside them
         lay.addWidget(split, 1)
         lay.addLayout(bottom)
         self._set_match_count(0)
@@ -215,21 +246,42 @@ class ProcessPage(QWidget):
     def paused(self) -> bool:
         return self.worker is not None and self.worker.paused
 
+    @property
+    def reviewing(self) -> bool:
+        """Results of the current source are shown (finished, stopped or opened) and nothing is processing."""
+        return self.worker is None and self.report is not None
+
+    def _resumable(self) -> bool:
+        run = self.runs.current_run()
+        return self.reviewing and run is not None and run.report is self.report and run.resumable
+
     def _update_buttons(self) -> None:
         st = self.style()
-        if self.running and not self.paused:
-            self.play_btn.setText("Pause")
-            self.play_btn.setIcon(st.standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        play, pause = st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), st.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+        if self.running:
+            text, icon, tip = ("Resume", play, "Go on processing") if self.paused else ("Pause", pause, "Pause processing")
+        elif self._resumable():
+            text, icon, tip = "Continue", play, "Go on processing from where it stopped (the results so far are kept)"
+        elif self.reviewing:
+            text, icon = ("Pause", pause) if self.player.playing else ("Play", play)
+            tip = "Play the results back (nothing is processed again; Process again\u2026 does that)"
         else:
-            self.play_btn.setText("Resume" if self.paused else "Play")
-            self.play_btn.setIcon(st.standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+            text, icon, tip = "Play", play, "Process the video, photo or folder"
+        self.play_btn.setText(text)
+        self.play_btn.setIcon(icon)
+        self.play_btn.setToolTip(tip)
         # a stopped run may still be winding down in its thread: no second run until it has ended
         winding_down = self.worker is None and self.workers.has("search")
-        self.play_btn.setEnabled(self.source is not None and not winding_down and self.exporter is None)
+        idle = not self.running and not winding_down and self.exporter is None
+        can_play = not self.reviewing or self._resumable() or self.player.playable
+        self.play_btn.setEnabled(self.source is not None and not winding_down and self.exporter is None and can_play)
+        self.again_btn.setVisible(self.reviewing and self.source is not None)
+        self.again_btn.setEnabled(idle)
         self.stop_btn.setEnabled(self.running)
         self.reset_btn.setEnabled(self.running or self.report is not None or bool(self.results) or self.view.has_image())
-        for b in (self.open_file_btn, self.open_dir_btn):
+        for b in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
             b.setEnabled(not self.running and self.exporter is None)
+        self.runs.setEnabled(not self.running and self.runs.count() > 0)
         has_report = self.report is not None and not self.running
         self.export_btn.setEnabled(has_report and self.exporter is None)
         videos = has_report and any(f.kind == "video" and not f.error for f in self.report.files)
@@ -302,8 +354,15 @@ class ProcessPage(QWidget):
 
     # -- run control --------------------------------------------------------------------------------
     def play_pause(self) -> None:
+        """Play: processes the source; on a stopped run goes on where it stopped; on finished results plays them
+        back (never processes them again: process_again does, after asking). While processing: pause / resume."""
         if self.worker is None:
-            self.start()
+            if self._resumable():
+                self.resume_run()
+            elif self.reviewing:
+                self.player.toggle()
+            else:
+                self.start()
         elif self.worker.paused:
             self.worker.resume()
             self.progress_label.setText("Resumed.")
@@ -316,14 +375,43 @@ class ProcessPage(QWidget):
         if self.source is None or self.worker is not None:
             return
         self._clear_results()
+        self.runs.deselect()  # the earlier runs stay listed; this one joins them when it ends
         settings = self.engine.settings  # fixed for this run (the settings dialog may change the engine's meanwhile)
-        w = Worker(self.engine.search, self.source, max_frames=self.max_frames, settings=settings)
+        self._launch(Worker(self.engine.search, self.source, max_frames=self.max_frames, settings=settings),
+                     settings.sample_ft, "Loading the models\u2026")
+
+    def resume_run(self) -> None:
+        """Goes on with the stopped run where it stopped; its results so far stay (the engine merges both parts)."""
+        if not self._resumable():
+            return
+        report = self.report
+        self.results = [f for f in report.files if not f.stopped or f.error]
+        self._resuming = True
+        self._launch(Worker(self.engine.resume, report, max_frames=self.max_frames), report.settings.sample_ft,
+                     "Going on where it stopped\u2026")
+
+    def _launch(self, w: Worker, sample_ft: int, text: str) -> None:
+        self.player.unload()
+        self.player.hide()
+        self.follow_live()
         self.worker = w.with_cancel().named("search")
-        self._run_step = settings.sample_ft
-        self.progress_label.setText("Loading the models\u2026")
+        self._run_step = sample_ft
+        self.progress_label.setText(text)
         self.progress.setRange(0, 0)
         self.workers.start(w, on_fail=lambda msg: self._failed(w, msg), on_yield=lambda ev: self._event(w, ev))
         self._update_buttons()
+
+    def process_again(self) -> bool:
+        """Processes the source from the start again, after a confirmation that defaults to No."""
+        if self.source is None or self.running or self.workers.has("search"):
+            return False
+        if self.report is not None and not confirm(
+                self, "Process again?",
+                f"Process {self.source.name} again from the start?\n\nThe results shown stay in the Run list.\n"
+                f"To play them back instead, press Play."):
+            return False
+        self.start()
+        return True
 
     def pause(self) -> None:
         if self.worker is not None and not self.worker.paused:
@@ -334,17 +422,24 @@ class ProcessPage(QWidget):
             self.play_pause()
 
     def stop(self) -> None:
-        """Stops the run: the current file ends as stopped; the results found so far stay and can be exported."""
+        """Stops the run: the current file ends as stopped; the results found so far stay and can be exported,
+        and Play goes on from there."""
         if self.worker is not None:
             self.worker.cancel()
             self.progress_label.setText("Stopping\u2026")
 
     def reset(self) -> None:
-        """Stops any run and clears the frame, the sightings and the results (the source stays chosen)."""
+        """Stops any run and clears the frame, the sightings and the results shown (the source stays chosen;
+        finished runs stay in the Run list, and so does a run reset while running, once it has wound down)."""
         if self.worker is not None:
             self.worker.cancel()
+            self._discarded.add(self.worker)
             self.worker = None  # its last events are ignored
+        self._resuming = False
         self._clear_results()
+        self.player.unload()
+        self.player.hide()
+        self.runs.deselect()
         self.view.clear()
         self._idle_progress()
         self.progress_label.setText("")
@@ -364,8 +459,12 @@ class ProcessPage(QWidget):
 
     # -- search events (UI thread, in order) ----------------------------------------------------------
     def _event(self, w: Worker, ev) -> None:
-        if w is not self.worker:
-            return  # a run that was reset: its last events are ignored
+        if w is not self.worker:  # a run that was reset: its last events are ignored, its results kept in the list
+            if isinstance(ev, Finished) and w in self._discarded:
+                self._discarded.discard(w)
+                self.runs.add(Run(ev.report), current=False)
+                self._update_buttons()
+            return
         if isinstance(ev, FrameDone):
             self._frame_done(ev)
         elif isinstance(ev, FileStarted):
@@ -449,11 +548,17 @@ class ProcessPage(QWidget):
         if self._files_total > 1:
             self.progress.setValue(self._file_index + 1)
         if not res.error:
-            self.sightings.set_file(res.path, res.kind, res.sightings)
+            self.sightings.set_file(res.path, res.kind, res.sightings, final=True)
 
     def _finished(self, report: SearchReport) -> None:
         self.worker = None
         self.report = report
+        if self._resuming:
+            self.runs.replace_current(Run(report))
+        else:
+            self.runs.add(Run(report))
+        self._resuming = False
+        self._review(report, at_end=True)
         stopped = any(f.stopped for f in report.files)
         n_seg = self.sightings.segment_count()
         self.progress.setRange(0, max(1, self.progress.maximum()))
@@ -477,6 +582,10 @@ class ProcessPage(QWidget):
         if worker is not self.worker:
             return
         self.worker = None
+        if self._resuming:  # the stopped run is still the one shown: review it again
+            self._resuming = False
+            self.results = list(self.report.files)
+            self._review(self.report, at_end=True)
         self._refresh.stop()
         self._idle_progress()
         self.progress_label.setText("Failed.")
@@ -486,13 +595,27 @@ class ProcessPage(QWidget):
 
     # -- sightings ------------------------------------------------------------------------------------
     def show_sighting(self, ref: SightingRef) -> None:
-        """Shows the best frame of a sighting with its box (the frame is read in a worker)."""
+        """Shows the best frame of a sighting: in the player once processing has ended (with every stored box),
+        else pinned over the live view with its box (the frame is read in a worker)."""
+        if self.reviewing:
+            res = next((f for f in self.report.files if f.path == ref.path and not f.error), None)
+            if res is not None:
+                self.pin_label.setText("Showing " + ref.describe())
+                self.live_btn.hide()
+                self.pin_bar.show()
+                self._pin_key = ref.key
+                if self.player.result is res:
+                    self.player.seek(ref.best_frame, play=False)
+                else:
+                    self._review_file(res, ref.best_frame)
+            return
         if self._pin_key == ref.key and self.pin_bar.isVisible():
             return
         self._pin_key = ref.key
         self._show_token += 1
         token = self._show_token
         self.pin_label.setText("Showing " + ref.describe())
+        self.live_btn.show()
         self.pin_bar.show()
 
         def job():
@@ -510,6 +633,96 @@ class ProcessPage(QWidget):
         self._pin_key = None
         self._show_token += 1
         self.pin_bar.hide()
+
+    # -- review ----------------------------------------------------------------------------------------
+    def _review(self, report: SearchReport, at_end: bool = False) -> None:
+        """Loads the report's first video (else photo) into the player: at its last processed frame (`at_end`, so
+        the view stays where processing left it) or at its first."""
+        self.follow_live()
+        usable = [f for f in report.files if not f.error]
+        res = next((f for f in usable if f.kind == "video"), usable[0] if usable else None)
+        if res is None:
+            self.player.unload()
+            self.player.hide()
+        else:
+            self._review_file(res, max(0, res.stats.frames_read - 1) if at_end else 0)
+        self._update_buttons()
+
+    def _review_file(self, res: FileResult, position: int) -> None:
+        self.player.load(res, self.report.settings.sample_ft, position)
+        self.player.show()
+
+    def _player_changed(self) -> None:
+        if self.player.playing and self.pin_bar.isVisible():
+            self.follow_live()  # the pinned sighting's text would be stale while the video moves
+        self._update_buttons()
+
+    def show_run(self, run: Run) -> None:
+        """Shows a run of this session or a results file opened, as the page left it: sightings, counts, the
+        player (nothing is processed)."""
+        if self.running:
+            return
+        self.reset()
+        report = run.report
+        if run not in self.runs.runs():
+            self.runs.add(run)
+        self.runs.setCurrentIndex(self.runs.runs().index(run))
+        self.source = Path(report.root)
+        self.source_label.set_full_text(f"Results: {run.title()}", run.opened_from or report.root)
+        self.report, self.results = report, list(report.files)
+        self.frames_done = sum(f.stats.frames_processed for f in report.files)
+        self._set_match_count(sum(len(fr.matches) for f in report.files for fr in f.frames))
+        for f in report.files:
+            if not f.error:
+                self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
+        n_seg = self.sightings.segment_count()
+        verb = "Stopped" if any(f.stopped for f in report.files) else "Done"
+        self.progress_label.setText(f"{verb}: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
+                                    f"{n_seg} sighting{'s' if n_seg != 1 else ''}. Press Play to play them back.")
+        self._review(report)
+        self.view.setFocus()
+
+    def open_results(self, path: str | Path | None = None) -> bool:
+        """Reads a results JSON (in a worker) and shows it in the player, as a new entry of the Run list."""
+        if self.running:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open results", app_settings.last_export_dir(Path.home()),
+                                                  RESULTS_FILTER)
+            if not path:
+                return False
+
+        def opened(report: SearchReport):
+            if not self.running:
+                self.show_run(Run(report, str(path)))
+
+        self.workers.start(Worker(read_results_json, path), opened,
+                           lambda m: show_error(self, "Cannot open these results", m))
+        return True
+
+    def open_moment(self, path: str | Path, frame_index: int) -> bool:
+        """A sighting chosen in the Library: that file's results from the footage index (no processing) in the
+        player, at that frame."""
+        if self.running:
+            return False
+
+        def found(report: SearchReport):
+            if self.running:
+                return
+            self.show_run(Run(replace(report, root=str(path)), "footage index"))
+            if self.player.loaded:
+                self.player.seek(int(frame_index), play=False)
+
+        self.workers.start(Worker(self.engine.find, sources=[path]), found,
+                           lambda m: show_error(self, "Cannot open this moment", m))
+        return True
+
+    def keyPressEvent(self, ev) -> None:
+        """The player's shortcuts (Space, arrows, J/K/L, Home/End) while results are shown."""
+        if self.reviewing and self.player.handle_key(ev):
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
 
     # -- settings ---------------------------------------------------------------------------------------
     def open_settings(self) -> bool:
@@ -600,17 +813,19 @@ class ProcessPage(QWidget):
     # -- drag & drop, lifecycle -------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
         paths = local_files(ev.mimeData())
-        if not self.running and paths and (paths[0].is_dir() or media_kind(paths[0])):
+        if not self.running and paths and (paths[0].is_dir() or media_kind(paths[0]) or paths[0].suffix.lower() == ".json"):
             ev.acceptProposedAction()
 
     def dropEvent(self, ev) -> None:
         paths = local_files(ev.mimeData())
         if paths:
-            self.set_source(paths[0])
+            self.open_results(paths[0]) if paths[0].suffix.lower() == ".json" else self.set_source(paths[0])
             ev.acceptProposedAction()
 
     def shutdown(self, timeout_ms: int = 15000) -> bool:
-        """Stops processing and exports, and waits for every worker (window closing)."""
+        """Stops processing, exports, playback and thumbnails, and waits for every worker (window closing)."""
         self.worker = None
-        return self.workers.shutdown(timeout_ms)
+        ok = self.player.shutdown(timeout_ms)
+        ok = self.sightings.shutdown(timeout_ms) and ok
+        return self.workers.shutdown(timeout_ms) and ok
 

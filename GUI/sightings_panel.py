@@ -1,15 +1,19 @@
-"""The sightings tree of the Process page: one branch per identity, one leaf per time segment (or photo)."""
+"""The sightings tree of the Process page: one branch per identity, one leaf per time segment (or photo), each
+leaf with a thumbnail of the segment's best view once the file's final sightings are known (read in a worker)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
 
-from Algorithm.outer_api import Sighting
+from Algorithm.outer_api import Sighting, read_image, video_frames
 from GUI.widgets import fmt_distance, fmt_time, qcolor
+from GUI.workers import Worker, WorkerPool, bgr_to_qimage
+
+THUMB = QSize(32, 48)  # a standing person's proportions; a vehicle's view is fitted inside
 
 
 @dataclass(frozen=True)
@@ -33,12 +37,39 @@ class SightingRef:
     def key(self) -> tuple:
         return (self.path, self.identity_id, self.start_frame)
 
+    @property
+    def view_key(self) -> tuple:
+        """What its thumbnail shows: the best view (a resumed run may find a better one for the same segment)."""
+        return (self.path, self.best_frame, self.best_box)
+
     def describe(self) -> str:
         where = Path(self.path).name
         if self.kind == "image":
             return f"{self.label} in {where}, distance {fmt_distance(self.best_distance)}"
         return (f"{self.label} in {where}, {fmt_time(self.start_time)}\u2013{fmt_time(self.end_time)}; best frame "
                 f"{self.best_frame} ({fmt_time(self.best_time)}), distance {fmt_distance(self.best_distance)}")
+
+
+def best_views(path: str, kind: str, views: list[tuple[int, tuple]], cancel):
+    """Worker job: yields (view key, QImage) of each (frame, box) of one file, the video read once, in order."""
+    wanted: dict[int, list[tuple]] = {}
+    for frame, box in views:
+        wanted.setdefault(frame, []).append(box)
+    if kind == "image":
+        frames = iter([(0, read_image(path))])
+    else:
+        frames = video_frames(path, start=min(wanted), stop=max(wanted) + 1)
+    for idx, img in frames:
+        if cancel():
+            return
+        for box in wanted.get(idx, []):
+            h, w = img.shape[:2]
+            x1, y1 = max(0, int(box[0])), max(0, int(box[1]))
+            x2, y2 = min(w, int(round(box[2]))), min(h, int(round(box[3])))
+            if x2 > x1 and y2 > y1:
+                crop = bgr_to_qimage(img[y1:y2, x1:x2])
+                yield (path, idx, box), crop.scaled(THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                    Qt.TransformationMode.SmoothTransformation)
 
 
 def _swatch(color: QColor) -> QIcon:
@@ -57,7 +88,7 @@ class SightingsTree(QTreeWidget):
         self.setColumnCount(3)
         self.setHeaderLabels(["Sighting", "When", "Distance"])
         self.setRootIsDecorated(True)
-        self.setUniformRowHeights(True)
+        self.setIconSize(THUMB)
         self.setAlternatingRowColors(True)
         h = self.header()
         h.setStretchLastSection(False)
@@ -65,6 +96,8 @@ class SightingsTree(QTreeWidget):
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._files: dict[str, tuple[str, list[Sighting]]] = {}  # path -> (kind, sightings), in order
+        self._thumbs: dict[tuple, QIcon] = {}  # view key -> thumbnail (kept across runs: a run shown again reuses them)
+        self.workers = WorkerPool()
         self.itemClicked.connect(lambda item, _col: self._choose(item))
         self.currentItemChanged.connect(lambda cur, _prev: self._choose(cur, only_new=True))
         self._last_key = None
@@ -74,10 +107,38 @@ class SightingsTree(QTreeWidget):
         self._last_key = None
         self.clear()
 
-    def set_file(self, path: str, kind: str, sightings: list[Sighting]) -> None:
-        """Shows the sightings of one file (live ones while it runs, then its final ones), replacing its old ones."""
+    def set_file(self, path: str, kind: str, sightings: list[Sighting], final: bool = False) -> None:
+        """Shows the sightings of one file (live ones while it runs, then its final ones), replacing its old ones;
+        the final ones get thumbnails of their best views."""
         self._files[path] = (kind, list(sightings))
         self._rebuild()
+        if final:
+            self._load_thumbnails(path, kind)
+
+    def _load_thumbnails(self, path: str, kind: str) -> None:
+        views = sorted({(r.best_frame, r.best_box) for r in self.refs() if r.path == path and r.view_key not in self._thumbs})
+        if not views:
+            return
+        w = Worker(best_views, path, kind, views).with_cancel().named("thumbnails")
+        self.workers.start(w, on_yield=lambda v: self._thumb_ready(*v), on_fail=lambda _msg: None)  # a thumbnail is a nicety
+
+    def _thumb_ready(self, view_key: tuple, img: QImage) -> None:
+        self._thumbs[view_key] = QIcon(QPixmap.fromImage(img))
+        for item in self._leaves():
+            ref = item.data(0, Qt.ItemDataRole.UserRole)
+            if ref.view_key == view_key:
+                item.setIcon(0, self._thumbs[view_key])
+
+    def _leaves(self) -> list[QTreeWidgetItem]:
+        return [self.topLevelItem(i).child(j) for i in range(self.topLevelItemCount())
+                for j in range(self.topLevelItem(i).childCount())]
+
+    def thumbnail_count(self) -> int:
+        """Leaves showing a thumbnail (tests)."""
+        return sum(not item.icon(0).isNull() for item in self._leaves())
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        return self.workers.shutdown(timeout_ms)
 
     def refs(self) -> list[SightingRef]:
         out = []
@@ -126,6 +187,8 @@ class SightingsTree(QTreeWidget):
                 child = QTreeWidgetItem([title, when, fmt_distance(r.best_distance)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r)
                 child.setToolTip(0, r.describe())
+                if r.view_key in self._thumbs:
+                    child.setIcon(0, self._thumbs[r.view_key])
                 top.addChild(child)
                 if cur_key == r.key:
                     restore = child

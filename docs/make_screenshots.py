@@ -24,6 +24,7 @@ os.environ.setdefault("REID_MODELS_DIR", str(ASSETS / "models"))
 from PySide6.QtWidgets import QApplication  # noqa: E402  (after the environment above)
 
 from Algorithm.outer_api import Engine, read_video_frame  # noqa: E402
+from GUI.qt_platform import use_pyside_plugins  # noqa: E402
 
 BUS = ASSETS / "images" / "ultralytics" / "bus.jpg"
 ZIDANE = ASSETS / "images" / "ultralytics" / "zidane.jpg"
@@ -70,6 +71,7 @@ def main() -> int:
     args = ap.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
 
+    use_pyside_plugins()  # cv2 (imported above) points Qt at its own plugins
     app = QApplication(sys.argv[:1])
     app.setStyle("Fusion")
     from GUI.main import MainWindow
@@ -100,7 +102,7 @@ def main() -> int:
     win.grab().save(str(args.out / "register.png"))
 
     # Manager: the gallery, Walker selected with his two photos
-    win.show_page(1)
+    win.show_page(win.pages.index(win.manager_page))
     mgr = win.manager_page
     row = next(r for r in range(mgr.model.rowCount()) if mgr.model.identity(r).label == "Walker")
     mgr.table.selectRow(row)
@@ -108,7 +110,7 @@ def main() -> int:
     win.grab().save(str(args.out / "manager.png"))
 
     # Process: the pedestrian video, paused on a frame where the walker is highlighted
-    win.show_page(2)
+    win.show_page(win.pages.index(win.process_page))
     proc = win.process_page
     proc.max_frames = 880
     proc.set_source(PED_VIDEO)
@@ -131,6 +133,17 @@ def main() -> int:
         settle()
         win.grab().save(str(args.out / "process_sighting.png"))
 
+    # Review: the run finished, played back in the player with its timeline, on the walker's best frame
+    proc.resume()
+    wait_until(lambda: proc.report is not None and proc.worker is None and proc.player.position >= 0,
+               what="the end of the run")
+    shown = proc.sightings.choose_first()  # selected in the list, its best frame in the player
+    if shown is not None:
+        wait_until(lambda: proc.player.position == shown.best_frame, what="the sighting's best frame")
+    wait_until(lambda: proc.sightings.thumbnail_count() == proc.sightings.segment_count(), what="thumbnails")
+    settle(0.5)
+    win.grab().save(str(args.out / "review.png"))
+
     dlg = SettingsDialog(engine, running=proc.running, parent=win)
     dlg.show()
     settle()
@@ -138,7 +151,7 @@ def main() -> int:
     dlg.close()
 
     # Calibrate: the MOT17-mini evaluation sequences, with the suggested threshold for a 1% false-match rate
-    win.show_page(3)
+    win.show_page(win.pages.index(win.calibrate_page))
     cal = win.calibrate_page
     cal.use_folder.setChecked(True)
     cal.folder_edit.setText(str(ASSETS / "mot" / "MOT17-mini"))
@@ -149,7 +162,7 @@ def main() -> int:
 
     win.close()
     engine.close()
-    for p in ("register", "manager", "process", "process_sighting", "settings", "calibrate"):
+    for p in ("register", "manager", "process", "process_sighting", "review", "settings", "calibrate"):
         print(args.out / f"{p}.png")
     return 0
 

@@ -5,12 +5,13 @@ identity has the same colour on screen and in the exported video.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Iterable
 
 import cv2
 import numpy as np
 
-from Algorithm.types import BoxResult
+from Algorithm.types import BoxResult, FileResult
 
 # Ten vivid, well separated colours (Tableau 10 with gold and teal instead of its brown and grey), as BGR.
 _PALETTE_RGB = [
@@ -24,6 +25,22 @@ FAINT = (200, 200, 200)
 def identity_color(identity_id: int) -> tuple[int, int, int]:
     """Stable BGR colour of an identity (the same in the GUI and in exported videos)."""
     return PALETTE[(int(identity_id) * 7 + 3) % len(PALETTE)]
+
+
+class FrameBoxes:
+    """The matched boxes shown on any frame of a processed video: those of the latest processed frame, held over
+    the sampleFt - 1 skipped frames after it so they do not flicker (the annotated video and the GUI's review)."""
+
+    def __init__(self, result: FileResult, sample_ft: int = 1):
+        self.sample_ft = max(1, int(sample_ft))
+        self._boxes = {f.frame_index: f.matches for f in result.frames}
+        self._frames = sorted(self._boxes)
+
+    def __call__(self, frame_index: int) -> list[BoxResult]:
+        i = bisect_right(self._frames, frame_index) - 1
+        if i < 0 or frame_index - self._frames[i] >= self.sample_ft:
+            return []  # a processed frame without a match, or one of the frames skipped after it
+        return self._boxes[self._frames[i]]
 
 
 def match_text(box: BoxResult) -> str:

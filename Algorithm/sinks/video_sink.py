@@ -8,8 +8,8 @@ import cv2
 
 from Algorithm.errors import InputError
 from Algorithm.media import VideoReader
-from Algorithm.sinks.draw import draw_boxes
-from Algorithm.types import BoxResult, FileResult
+from Algorithm.sinks.draw import FrameBoxes, draw_boxes
+from Algorithm.types import FileResult
 
 
 def _fourcc(dest: Path) -> int:
@@ -34,8 +34,7 @@ def write_annotated_video(
         raise InputError(f"{Path(result.path).name} was not processed: {result.error}")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    by_frame = {f.frame_index: f.matches for f in result.frames}
-    sample_ft = max(1, int(sample_ft))
+    shown = FrameBoxes(result, sample_ft)
     with VideoReader(result.path) as video:
         info = video.info
         last = result.stats.frames_read or info.frame_count or 0
@@ -43,16 +42,11 @@ def write_annotated_video(
         writer = cv2.VideoWriter(str(tmp), _fourcc(dest), info.fps, (info.width, info.height))
         if not writer.isOpened():
             raise InputError(f"Cannot write a video to {dest} (no encoder for {dest.suffix}; try .mp4 or .avi)")
-        held: tuple[int, list[BoxResult]] = (-(10**9), [])
         try:
             for idx, frame in video.frames(stop=last or None):
                 if cancel and cancel():
                     break
-                if idx in by_frame:
-                    held = (idx, by_frame[idx])
-                elif idx % sample_ft == 0:  # a processed frame without a match: nothing to hold
-                    held = (idx, [])
-                boxes = held[1] if idx - held[0] < sample_ft else []
+                boxes = shown(idx)
                 writer.write(draw_boxes(frame, boxes, unmatched=False, copy=False) if boxes else frame)
                 if on_progress:
                     on_progress(idx + 1, last)

@@ -5,6 +5,7 @@ import csv
 import json
 import time
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
@@ -84,11 +85,14 @@ def test_process_video_pause_resume_sightings_and_exports(qtbot, page, dialogs, 
     ref = tree.choose_first()
     assert ref is not None and ref.label == "Walker"
     assert 200 <= ref.start_frame <= ref.best_frame <= ref.end_frame <= MAX_FRAMES
-    qtbot.waitUntil(lambda: bool(page.view.boxes) and page.view.boxes[0].text.startswith("Walker"), timeout=WAIT)
-    assert page.pin_bar.isVisible() and "Walker" in page.pin_label.text()
+    # processing has ended: the review player shows the best frame, the stored boxes drawn on it
+    qtbot.waitUntil(lambda: page.player.position == ref.best_frame, timeout=WAIT)
+    assert page.pin_bar.isVisible() and "Walker" in page.pin_label.text() and not page.live_btn.isVisible()
     assert page.view.image_size().width() == 768
-    click(qtbot, page.live_btn)
+    assert not np.array_equal(page.player.shown_bgr, video_frame(PED_VIDEO, ref.best_frame))  # the walker's box
+    page.player.play()  # playing on leaves the sighting
     assert not page.pin_bar.isVisible()
+    page.player.pause()
 
     # exports
     out_json = page.export_json(str(tmp_path / "r.json"))

@@ -1,0 +1,84 @@
+"""The Process page's list of this session's runs (and results files opened), so that opening another file or
+processing again never loses earlier results: choosing one shows it again."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QSizePolicy
+
+from Algorithm.outer_api import SearchReport
+
+
+@dataclass(eq=False)  # one run is one entry: compared by identity
+class Run:
+    report: SearchReport
+    opened_from: str = ""  # the results file it was read from; "" for a run of this session
+
+    @property
+    def resumable(self) -> bool:
+        """A stopped run of this session (one read from a file may come from another gallery)."""
+        return not self.opened_from and any(f.stopped and not f.error for f in self.report.files)
+
+    def title(self) -> str:
+        r = self.report
+        try:
+            when = datetime.fromisoformat(r.created).astimezone().strftime("%H:%M:%S")
+        except ValueError:
+            when = r.created
+        n = sum(len(s.segments) for f in r.files for s in f.sightings)
+        parts = [Path(r.root).name or r.root, when, f"{n} sighting{'s' if n != 1 else ''}"]
+        if any(f.stopped for f in r.files):
+            parts.append("stopped")
+        if self.opened_from:
+            parts.append(f"from {Path(self.opened_from).name}")
+        return " \u00b7 ".join(parts)
+
+
+class RunsBox(QComboBox):
+    """`runChosen(Run)` when the user picks a run; none is current while a new file waits to be processed."""
+
+    runChosen = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._runs: list[Run] = []
+        self.setPlaceholderText("No results yet")
+        self.setToolTip("This session's runs and the results files opened: choose one to see its results again")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.activated.connect(lambda i: self.runChosen.emit(self._runs[i]))
+
+    def runs(self) -> list[Run]:
+        return list(self._runs)
+
+    def current_run(self) -> Run | None:
+        i = self.currentIndex()
+        return self._runs[i] if 0 <= i < len(self._runs) else None
+
+    def add(self, run: Run, current: bool = True) -> None:
+        """Adds `run`, as the current one unless `current` is False."""
+        before = self.currentIndex()
+        self._runs.append(run)
+        self.addItem(run.title())
+        self.setItemData(self.count() - 1, run.opened_from or run.report.root, Qt.ItemDataRole.ToolTipRole)
+        self.setCurrentIndex(self.count() - 1 if current else before)  # a first item would become current by itself
+
+    def replace_current(self, run: Run) -> None:
+        """The current run, resumed: its merged report takes its place."""
+        i = self.currentIndex()
+        if i < 0:
+            return self.add(run)
+        self._runs[i] = run
+        self.setItemText(i, run.title())
+
+    def choose(self, index: int) -> None:
+        """Makes run `index` current and emits runChosen (as the user's pick does)."""
+        self.setCurrentIndex(index)
+        self.runChosen.emit(self._runs[index])
+
+    def deselect(self) -> None:
+        self.setCurrentIndex(-1)
