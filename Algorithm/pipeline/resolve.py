@@ -20,6 +20,7 @@ class _TrackLog:
     last_frame: int
     rows: list[tuple[int, float, tuple, float, Match | None]] = field(default_factory=list)  # frame, t, box, score, live match
     best: dict[int, Hit] = field(default_factory=dict)  # identity -> closest hit over the track's life
+    banned: set[int] = field(default_factory=set)  # identities the user rejected this track for
 
 
 class TrackResolver:
@@ -34,9 +35,19 @@ class TrackResolver:
         if log is None:
             log = self.tracks[track_id] = _TrackLog(category, frame_idx)
         for h in hits:
+            if h.identity_id in log.banned:
+                continue
             old = log.best.get(h.identity_id)
             if old is None or h.distance < old.distance:
                 log.best[h.identity_id] = h
+
+    def ban(self, track_id: int, category: str, frame_idx: int, identity_id: int) -> None:
+        """The user rejected this track as `identity_id`: it never takes that identity (now or later in the run)."""
+        log = self.tracks.get(track_id)
+        if log is None:
+            log = self.tracks[track_id] = _TrackLog(category, frame_idx)
+        log.banned.add(identity_id)
+        log.best.pop(identity_id, None)
 
     def retain(self, identity_ids: set[int]) -> None:
         """Forgets candidates of identities deleted from the gallery during the run."""
@@ -67,6 +78,13 @@ class TrackResolver:
         if frame_idx % 50 == 0:
             self._drop_unmatched_ended(frame_idx)
 
+    def add_track(self, track_id: int, category: str, rows: list[tuple[int, float, tuple, float]]) -> None:
+        """A whole stored track at once (the footage index): rows of (frame, time, box, score), no live match."""
+        log = self.tracks.get(track_id)
+        if log is None:
+            log = self.tracks[track_id] = _TrackLog(category, rows[-1][0] if rows else 0)
+        log.rows.extend((f, t, box, score, None) for f, t, box, score in rows)
+
     def _final(self, log: _TrackLog) -> Hit | None:
         under = [h for h in log.best.values() if h.distance < self.thresholds.get(log.category, 0.0)]
         return min(under, key=lambda h: h.distance) if under else None
@@ -76,9 +94,10 @@ class TrackResolver:
                     if frame_idx - log.last_frame > self.forget_frames and self._final(log) is None]:
             del self.tracks[tid]
 
-    def resolve(self, path: str, labels: dict[int, str], total_frames: int,
-                max_gap_s: float) -> tuple[list[FrameResult], list[Sighting]]:
-        """Frames with matches (no pixels) and the sightings, each track under its one identity."""
+    def resolve(self, path: str, labels: dict[int, str], total_frames: int, max_gap_s: float,
+                frame_size: tuple[int, int] = (0, 0)) -> tuple[list[FrameResult], list[Sighting]]:
+        """Frames with matches (no pixels) and the sightings, each track under its one identity. `frame_size`
+        (width, height) lets each segment's best frame avoid boxes cut by the frame edge."""
         per_frame: dict[int, list[tuple[float, int, BoxResult]]] = {}
         times: dict[int, float] = {}
         for tid, log in self.tracks.items():
@@ -90,7 +109,7 @@ class TrackResolver:
                 m = Match(final.identity_id, labels[final.identity_id], dist, final.entry_id)
                 per_frame.setdefault(frame, []).append((final.distance, tid, BoxResult(box, score, log.category, tid, m)))
                 times[frame] = t
-        frames, builder = [], SightingsBuilder(max_gap_s)
+        frames, builder = [], SightingsBuilder(max_gap_s, *frame_size)
         for frame in sorted(per_frame):
             taken, kept = set(), []
             for _, _, b in sorted(per_frame[frame], key=lambda c: (c[0], c[1])):  # one box per identity: the closest track
@@ -98,6 +117,6 @@ class TrackResolver:
                     continue
                 taken.add(b.match.identity_id)
                 kept.append(b)
-                builder.add(b.match.identity_id, b.match.label, frame, times[frame], b.box, b.match.distance)
+                builder.add(b.match.identity_id, b.match.label, frame, times[frame], b.box, b.match.distance, b.score)
             frames.append(FrameResult(path, frame, times[frame], kept, None, total_frames))
         return frames, builder.result()

@@ -19,7 +19,7 @@ from Algorithm.errors import GalleryError, ModelError
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.types import EntryInfo, IdentityInfo, MergeResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_LABEL = 100
 
 _SCHEMA_V1 = """
@@ -48,8 +48,35 @@ CREATE TABLE features(
 );
 """
 
+# Version 2: the user's verdicts on found tracks. A rejected track is never given that identity again: its boxes
+# (the same file processed again) and its views (a negative example of the identity, per ReID model) are kept.
+_SCHEMA_V2 = """
+CREATE TABLE feedback(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    identity_id INTEGER NOT NULL REFERENCES identities(id) ON DELETE CASCADE,
+    verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+    source TEXT NOT NULL,
+    boxes TEXT NOT NULL,
+    start_frame INTEGER NOT NULL,
+    end_frame INTEGER NOT NULL,
+    thumbnail BLOB,
+    created TEXT NOT NULL
+);
+CREATE INDEX feedback_identity ON feedback(identity_id);
+CREATE INDEX feedback_source ON feedback(source);
+CREATE TABLE feedback_features(
+    feedback_id INTEGER NOT NULL REFERENCES feedback(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    vectors BLOB NOT NULL,
+    PRIMARY KEY(feedback_id, model)
+);
+"""
+
 # Each step takes the schema from version i to i + 1, applied inside one transaction.
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
+VERDICTS = ("confirm", "reject")
 
 
 def _now() -> str:
@@ -187,11 +214,72 @@ class Gallery(SqliteStore):
                     "category only. Nothing was changed."
                 )
             moved = db.execute("UPDATE entries SET identity_id = ? WHERE identity_id = ?", (keep_id, other_id)).rowcount
+            db.execute("UPDATE feedback SET identity_id = ? WHERE identity_id = ?", (keep_id, other_id))
             db.execute("DELETE FROM identities WHERE id = ?", (other_id,))
             n = db.execute("SELECT COUNT(*) FROM entries WHERE identity_id = ?", (keep_id,)).fetchone()[0]
         return MergeResult(keep_id, keep[1], keep[2], other_id, other[1], moved, n)
 
+    def add_feedback(self, identity_id: int, verdict: str, source: str, boxes: list[tuple[int, tuple]],
+                     model: str, views: np.ndarray, thumbnail: bytes | None = None) -> int:
+        """Stores a verdict on a found track: its boxes [(frame, (x1, y1, x2, y2)), ...] in `source` and its views
+        (features of `model`). Returns the feedback's id."""
+        if verdict not in VERDICTS:
+            raise GalleryError(f"A verdict is one of {', '.join(VERDICTS)}, not {verdict!r}")
+        if not boxes:
+            raise GalleryError("A verdict needs the boxes of the track it is about")
+        rows = sorted((int(f), [round(float(v), 1) for v in b]) for f, b in boxes)
+        views = np.asarray(views, np.float32).reshape(len(views), -1)
+        vecs = np.stack([_clean_feature(v) for v in views]) if len(views) else None
+        with self._tx() as db:
+            if not db.execute("SELECT 1 FROM identities WHERE id = ?", (identity_id,)).fetchone():
+                raise GalleryError(f"No identity with id {identity_id}")
+            fid = db.execute(
+                "INSERT INTO feedback(identity_id, verdict, source, boxes, start_frame, end_frame, thumbnail, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (identity_id, verdict, str(source), json.dumps(rows), rows[0][0], rows[-1][0],
+                 sqlite3.Binary(thumbnail) if thumbnail else None, _now())).lastrowid
+            if vecs is not None:
+                db.execute("INSERT INTO feedback_features VALUES (?, ?, ?, ?, ?)",
+                           (fid, model, int(vecs.shape[1]), len(vecs), sqlite3.Binary(vecs.tobytes())))
+        return fid
+
+    def delete_feedback(self, feedback_id: int) -> None:
+        with self._tx() as db:
+            if db.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount == 0:
+                raise GalleryError(f"No verdict with id {feedback_id}")
+
     # -- reads ----------------------------------------------------------------------------------
+    def feedback(self, identity_id: int | None = None, source: str | None = None, verdict: str | None = None) -> list[tuple]:
+        """(id, identity_id, label, verdict, source, boxes [(frame, box)], start_frame, end_frame, thumbnail, created)."""
+        sql = """SELECT f.id, f.identity_id, i.label, f.verdict, f.source, f.boxes, f.start_frame, f.end_frame,
+                        f.thumbnail, f.created
+                 FROM feedback f JOIN identities i ON i.id = f.identity_id
+                 WHERE (? IS NULL OR f.identity_id = ?) AND (? IS NULL OR f.source = ?) AND (? IS NULL OR f.verdict = ?)
+                 ORDER BY f.id"""
+        with self._lock:
+            rows = self.db.execute(sql, (identity_id, identity_id, source, source, verdict, verdict)).fetchall()
+        return [(r[0], r[1], r[2], r[3], r[4], [(int(f), tuple(b)) for f, b in json.loads(r[5])], r[6], r[7],
+                 bytes(r[8]) if r[8] else None, r[9]) for r in rows]
+
+    def negatives(self, model: str, category: str) -> tuple[np.ndarray, np.ndarray]:
+        """(identity ids, vectors) of the rejected views of `category`'s identities embedded by `model`."""
+        sql = """SELECT f.identity_id, x.dim, x.n, x.vectors FROM feedback_features x
+                 JOIN feedback f ON f.id = x.feedback_id JOIN identities i ON i.id = f.identity_id
+                 WHERE f.verdict = 'reject' AND x.model = ? AND i.category = ? ORDER BY f.id"""
+        with self._lock:
+            rows = self.db.execute(sql, (model, category)).fetchall()
+        ids, vecs = [], []
+        for ident, dim, n, blob in rows:
+            if vecs and dim != vecs[0].shape[1]:
+                continue  # another model file under the same name: cannot be compared (the boxes rule still holds)
+            if len(blob) != 4 * dim * n:
+                raise GalleryError("A stored rejected view is damaged; undo that verdict in the Manager and give it again")
+            ids += [ident] * n
+            vecs.append(np.frombuffer(blob, np.float32).reshape(n, dim))
+        if not vecs:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        return np.asarray(ids, np.int64), np.vstack(vecs)
+
     def identities(self, text: str = "", category: str | None = None) -> list[IdentityInfo]:
         sql = """SELECT i.id, i.label, i.category, i.created, COUNT(e.id),
                         (SELECT crop FROM entries WHERE identity_id = i.id ORDER BY id LIMIT 1)
