@@ -25,18 +25,19 @@ from PySide6.QtWidgets import (
 )
 
 from Algorithm.outer_api import Engine, ModelSummary, ReIdError
-from GUI import app_settings
+from GUI import app_settings, qt_platform
 from GUI.UiPageCalibrate import CalibratePage
+from GUI.UiPageLibrary import LibraryPage
 from GUI.UiPageManager import ManagerPage
 from GUI.UiPageProcess import ProcessPage
 from GUI.UiPageRegister import RegisterPage
 from GUI.workers import Worker, WorkerPool
 
-PAGES = ("register", "manager", "process", "calibrate")
+PAGES = ("register", "manager", "process", "library", "calibrate")
 
 
 class MainWindow(QMainWindow):
-    """Side navigation between the Register, Manager, Process and Calibrate pages, all on one Engine."""
+    """Side navigation between the Register, Manager, Process, Library and Calibrate pages, all on one Engine."""
 
     def __init__(self, engine: Engine, load_settings: bool = True, warm_up: bool = True):
         super().__init__()
@@ -50,8 +51,10 @@ class MainWindow(QMainWindow):
         self.register_page = RegisterPage(engine)
         self.manager_page = ManagerPage(engine)
         self.process_page = ProcessPage(engine)
+        self.library_page = LibraryPage(engine)
         self.calibrate_page = CalibratePage(engine)
-        self.pages = [self.register_page, self.manager_page, self.process_page, self.calibrate_page]
+        self.pages = [self.register_page, self.manager_page, self.process_page, self.library_page, self.calibrate_page]
+        self.library_page.openMoment.connect(self.open_moment)
         self.register_page.registered.connect(lambda _: self.manager_page.refresh())
         self.manager_page.galleryChanged.connect(self.register_page.refresh_labels)
 
@@ -65,6 +68,7 @@ class MainWindow(QMainWindow):
             ("Register", QStyle.StandardPixmap.SP_FileDialogNewFolder, "Add a person or vehicle from a photo"),
             ("Manager", QStyle.StandardPixmap.SP_FileDialogListView, "See, rename and delete registered identities"),
             ("Process", QStyle.StandardPixmap.SP_MediaPlay, "Find registered identities in videos and photos"),
+            ("Library", QStyle.StandardPixmap.SP_DirIcon, "Footage processed once, searched again in milliseconds"),
             ("Calibrate", QStyle.StandardPixmap.SP_FileDialogContentsView, "Which match threshold suits your data"),
         ):
             item = QListWidgetItem(QIcon(st.standardIcon(icon)), text)
@@ -99,8 +103,15 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(index)
         if self.pages[index] is self.manager_page:
             self.manager_page.refresh()
+        if self.pages[index] is self.library_page and not self.library_page.workers.busy:
+            self.library_page.refresh()  # files processed on the Process page were added meanwhile
         if self.nav.currentRow() != index:
             self.nav.setCurrentRow(index)
+
+    def open_moment(self, path: str, frame_index: int) -> None:
+        """A sighting clicked in the Library: shown on the Process page at that frame."""
+        self.show_page(self.pages.index(self.process_page))
+        self.process_page.open_moment(path, frame_index)
 
     def _warm_up(self) -> None:
         """Loads the models in the background so the first detection does not wait for them."""
@@ -132,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--screenshot", type=Path, help="save a PNG of the window after start-up, then quit")
     args = ap.parse_args(argv)
 
+    # after cv2 was imported (by the engine), before Qt starts: PySide6's own plugins, missing X11 libraries named
+    qt_platform.check_before_start()
     QApplication.setApplicationName("ReIDApp")
     QApplication.setOrganizationName("ReIDApp")
     app = QApplication.instance() or QApplication(sys.argv[:1])

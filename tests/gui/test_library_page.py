@@ -1,0 +1,111 @@
+"""Library page: add footage (indexed in the background), its states, find with thumbnails, a journey, similar, remove."""
+from __future__ import annotations
+
+import shutil
+
+from PySide6.QtCore import Qt
+
+from testdata import PED_VIDEO, video_frame
+
+
+def _page(qtbot, engine):
+    from GUI.UiPageLibrary import LibraryPage
+
+    page = LibraryPage(engine)
+    qtbot.addWidget(page)
+    page.resize(1200, 800)
+    page.show()
+    return page
+
+
+def test_library_indexes_finds_shows_a_journey_and_removes(qtbot, gui_engine, dialogs, tmp_path):
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    cam = tmp_path / "door"
+    cam.mkdir()
+    clip = cam / "clip.mp4"
+    shutil.copyfile(PED_VIDEO, clip)
+    (cam / "empty.mp4").write_bytes(b"")
+    page = _page(qtbot, eng)
+    assert page.table.rowCount() == 0 and "empty" in page.summary.text()
+    assert not page.find_btn.isEnabled()
+
+    page.add_folder(str(cam))
+    assert page.stop_btn.isVisible() and not page.add_files_btn.isEnabled()
+    qtbot.waitUntil(lambda: page._indexer is None, timeout=300_000)
+    rows = {page.table.item(r, 0).text(): page.table.item(r, 2).text() for r in range(page.table.rowCount())}
+    assert rows == {"clip.mp4": "Indexed", "empty.mp4": "Failed"}
+    failed_row = [r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "empty.mp4"][0]
+    assert "empty" in page.table.item(failed_row, 2).toolTip()
+    assert page.table.item(1 - failed_row, 1).text() == "door"
+
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    page.refresh()
+    assert page.query.count() == 2
+    page.query.setCurrentIndex(1)
+    page.find()
+    qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
+    texts = [page.grid.item(i).text() for i in range(page.grid.count())]
+    assert all(t.startswith("black-jacket\nclip.mp4") for t in texts), texts
+    assert not page.grid.item(0).icon().isNull()  # the track's thumbnail
+    j = page.journey.journey()
+    assert j.label == "black-jacket" and j.cameras == ["door"] and len(j.stops) == len(texts)
+
+    opened = []
+    page.openMoment.connect(lambda p, f: opened.append((p, f)))
+    page._open_item(page.grid.item(0))
+    assert opened and opened[0][0] == str(clip) and 225 <= opened[0][1] <= 450
+
+    page.grid.setCurrentRow(0)
+    assert page.similar_btn.isEnabled()
+    page.find_similar()
+    qtbot.waitUntil(lambda: page.status.text().endswith("closest first"), timeout=60_000)
+    assert page.grid.count() and all(page.grid.item(i).text().startswith("d ") for i in range(page.grid.count()))
+
+    page.table.selectRow(failed_row)
+    dialogs.answer = dialogs.answer.No
+    page.remove()
+    assert page.table.rowCount() == 2  # "No" keeps it
+    dialogs.answer = dialogs.answer.Yes
+    page.remove()
+    assert [page.table.item(r, 0).text() for r in range(page.table.rowCount())] == ["clip.mp4"]
+
+
+def test_library_says_a_missing_file_cannot_be_played(qtbot, gui_engine, tmp_path):
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    clip = tmp_path / "gone.mp4"
+    shutil.copyfile(PED_VIDEO, clip)
+    eng.index_all(clip, max_frames=460)
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    clip.unlink()
+    page = _page(qtbot, eng)
+    assert page.table.item(0, 2).text() == "File missing"
+    page.find()
+    qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
+    opened = []
+    page.openMoment.connect(lambda p, f: opened.append(p))
+    page._open_item(page.grid.item(0))
+    assert not opened and "no longer on disk" in page.status.text()
+    assert page.grid.item(0).data(Qt.ItemDataRole.UserRole)[0] == str(clip)
+
+
+def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, gui_engine, dialogs, tmp_path):
+    from GUI.main import MainWindow
+
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    eng.index_all(PED_VIDEO, max_frames=460)
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    win = MainWindow(eng, load_settings=False, warm_up=False)
+    qtbot.addWidget(win)
+    win.show_page(win.pages.index(win.library_page))
+    win.library_page.find()
+    qtbot.waitUntil(lambda: win.library_page.grid.count() > 0, timeout=60_000)
+    path, frame = win.library_page.grid.item(0).data(Qt.ItemDataRole.UserRole)[:2]
+    win.open_moment(path, frame)
+    page = win.process_page
+    assert win.stack.currentWidget() is page
+    qtbot.waitUntil(lambda: page.player.loaded and page.player.position == frame, timeout=60_000)
+    assert page.worker is None and "footage index" in page.runs.currentText()
+    assert page.sightings.segment_count() >= 1
