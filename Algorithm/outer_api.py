@@ -13,8 +13,10 @@ comes out is a typed record from Algorithm.types (no dicts read by key).
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -41,24 +43,41 @@ from Algorithm.evaluation.ranking import RankedPhoto, Ranking
 from Algorithm.evaluation.reid_eval import ReidEvaluation
 from Algorithm.evaluation.tracklets_eval import TrackletsEvaluation
 from Algorithm.evaluation.tracks_eval import TracksEvaluation
+from Algorithm.footage import find as _find
+from Algorithm.footage import similar as _similar
+from Algorithm.footage.journey import journeys as _journeys
+from Algorithm.footage.records import IndexSummary, Journey, JourneyStop, LibrarySource, SimilarTrack
+from Algorithm.footage.reembed import reembed as _reembed
 from Algorithm.models import registry as _registry_mod
 from Algorithm.models.registry import ModelSpec, Registry, load_registry, update_local_config
 from Algorithm.models.runtime import DeviceOption, device_options, resolve_device
+from Algorithm.pipeline import resume as _resume
 from Algorithm.pipeline.crop_policy import CropChoice, choose_crop, crop_box
 from Algorithm.pipeline.crop_policy import verdict as _verdict
 from Algorithm.pipeline.detect import Detector
 from Algorithm.pipeline.embed import ReIdExtract
-from Algorithm.pipeline.runner import Cancel, error_result
+from Algorithm.pipeline.feedback import Rejections
+from Algorithm.pipeline.runner import Cancel, error_result, index_failure
 from Algorithm.pipeline.runner import search_file as _search_file
 from Algorithm.pipeline.session import CategoryModel, Stages
+from Algorithm.review import apply as _apply
+from Algorithm.review import verdicts as _verdicts
+from Algorithm.review.verdicts import Verdict
 from Algorithm.rules import CATEGORIES
 from Algorithm.settings import Settings, default_data_dir
+from Algorithm.sinks import evidence as _evidence
+from Algorithm.sinks.anonymize import DETECT_CONF as _BLUR_CONF
 from Algorithm.sinks.csv_sink import write_csv as export_csv
-from Algorithm.sinks.draw import draw_boxes, identity_color
+from Algorithm.sinks.draw import FrameBoxes, draw_boxes, identity_color
+from Algorithm.sinks.evidence import EvidenceSelection, select_sightings
+from Algorithm.sinks.footage_sink import FootageSink
+from Algorithm.sinks.json_sink import read_results_json
 from Algorithm.sinks.json_sink import write_json as export_json
+from Algorithm.sinks.provenance import verify_manifest as _verify_manifest
 from Algorithm.sinks.video_sink import write_annotated_video as export_annotated_video
+from Algorithm.storage.footage_index import FootageIndex, SourceInfo, TrackInfo
 from Algorithm.storage.gallery import Gallery
-from Algorithm.storage.vector_index import SearchIndex
+from Algorithm.storage.vector_index import FeatureIndex, SearchIndex
 from Algorithm.types import (
     BoxResult,
     DetectionLog,
@@ -95,10 +114,12 @@ __all__ = [
     "SearchEvent", "FileStarted", "FrameDone", "FileDone", "Finished",
     "DeviceOption", "device_options", "CATEGORIES", "rules",
     "list_media", "media_kind", "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
-    "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color",
+    "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color", "read_results_json", "FrameBoxes",
     "Calibration", "Suggestion", "GtFilter", "ReidEvaluation", "TracksEvaluation", "TrackletsEvaluation",
     "Ranking", "RankedPhoto",
     "calibration_figure",
+    "EvidenceSelection", "select_sightings", "verify_evidence",
+    "Verdict", "IndexSummary", "Journey", "JourneyStop", "LibrarySource", "SimilarTrack", "SourceInfo", "TrackInfo",
 ]
 
 list_media = media.list_media
@@ -109,6 +130,7 @@ VideoInfo = media.VideoInfo
 video_info = media.video_info
 video_frames = media.video_frames
 read_video_frame = media.read_video_frame
+verify_evidence = _verify_manifest  # what in a case folder no longer matches its manifest ([] when all do)
 
 
 @dataclass
@@ -138,12 +160,16 @@ class Engine:
         gallery_path: str | Path | None = None,
         settings: Settings | None = None,
         registry: Registry | None = None,
+        footage_path: str | Path | None = None,
     ):
         self._registry = registry or load_registry()
         self._settings = settings or Settings()
         self._settings.validate()
         path = Path(gallery_path) if gallery_path else default_data_dir() / "gallery.db"
         self._gallery = Gallery(path)
+        # The footage index lives beside the gallery (opened on first use: most calls never need it).
+        self._footage_path = Path(footage_path) if footage_path else path.with_name("footage.db")
+        self._footage_store: FootageIndex | None = None
         self._index = SearchIndex(self._gallery)
         self._lock = threading.RLock()
         self._detector: Detector | None = None
@@ -424,6 +450,8 @@ class Engine:
 
     def close(self) -> None:
         self._gallery.close()
+        if self._footage_store is not None:
+            self._footage_store.close()
 
     # -- search -----------------------------------------------------------------------------------
     def search(
@@ -438,8 +466,13 @@ class Engine:
         FileDone, and Finished with the report. A bad file is recorded with its message and the run goes on;
         a model or gallery problem stops it. `cancel()` returning True ends the current file as stopped."""
         s = settings or self._settings
-        files = media.list_media(path)
+        return self._run(path, media.list_media(path), s, cancel, max_frames, start_frame,
+                         FootageSink(self._footage()) if s.index_footage else None)
+
+    def _run(self, path, files: list[Path], s: Settings, cancel, max_frames, start_frame,
+             sink: FootageSink | None) -> Iterator[SearchEvent]:
         stages = self._stages(s)  # loads the models first: a model problem stops the run here, once, clearly
+        stages.footage = sink
         report = SearchReport(str(path), s, self.model_summary(), {c: m.threshold for c, m in stages.models.items()})
         for i, f in enumerate(files):
             if cancel and cancel():
@@ -449,11 +482,240 @@ class Engine:
                 res = yield from _search_file(stages, f, cancel, max_frames, start_frame)
             except (InputError, OSError) as e:  # this file only: record it and go on (model or gallery errors stop)
                 res = error_result(f, str(e))
+                index_failure(stages, f, str(e))
             report.files.append(res)
             yield FileDone(i, len(files), res)
             if res.stopped:
                 break
         yield Finished(report)
+
+    def resume(self, report: SearchReport, cancel: Cancel | None = None,
+               max_frames: int | None = None) -> Iterator[SearchEvent]:
+        """Goes on with a stopped run, with its settings and thresholds: the stopped file from one sampling step after
+        its last processed frame, then the files the run had not reached (`max_frames` as given to the first part:
+        counted from each file's start). Events as `search`; the first part's results are kept: live sightings,
+        FileDone results and the Finished report are the whole run's. An error in the stopped file is raised (its
+        first part stays as it was); a new file's is recorded, as in `search`. Resumed parts are not indexed."""
+        s = _resume.run_settings(report)
+        files = media.list_media(report.root)
+        stages = self._stages(s)
+        out = dataclasses.replace(report, files=list(report.files))  # the first part's report stays as it was
+        for i, f, start, first in _resume.plan(report, files):
+            if cancel and cancel():
+                break
+            yield FileStarted(i, len(files), f)
+            limit = None if max_frames is None else max(0, max_frames - start)
+            part = _search_file(stages, f, cancel, limit, start)
+            if first is not None:
+                res = yield from _resume.continued(part, first, s)
+                out.files[out.files.index(first)] = res
+            else:
+                try:
+                    res = yield from part
+                except (InputError, OSError) as e:
+                    res = error_result(f, str(e))
+                out.files.append(res)
+            yield FileDone(i, len(files), res)
+            if res.stopped:
+                break
+        yield Finished(out)
+
+    # -- footage index ----------------------------------------------------------------------------
+    def _footage(self) -> FootageIndex:
+        with self._lock:
+            if self._footage_store is None:
+                self._footage_store = FootageIndex(self._footage_path)
+            return self._footage_store
+
+    @property
+    def footage_path(self) -> Path:
+        return self._footage_path
+
+    def index(self, path: str | Path | list[str | Path], categories: tuple[str, ...] | None = None,
+              sample_ft: int | None = None, camera: str | None = None, force: bool = False,
+              cancel: Cancel | None = None, max_frames: int | None = None) -> Iterator[SearchEvent]:
+        """Processes files (a file, a folder or a list of them) into the footage index (events as `search`;
+        matches against the gallery come as a by-product). Files already indexed in full and unchanged are
+        skipped unless `force`. Camera: each file's folder name unless given."""
+        kw: dict = {"index_footage": True, "keep_frames": False}
+        if categories:
+            kw["categories"] = tuple(categories)
+        if sample_ft:
+            kw["sample_ft"] = int(sample_ft)
+        s = self._settings.with_(**kw)
+        sink = FootageSink(self._footage(), camera, force)
+        files = [f for p in (path if isinstance(path, (list, tuple)) else [path]) for f in media.list_media(p)]
+        root = "; ".join(map(str, path)) if isinstance(path, (list, tuple)) else str(path)
+        yield from self._run(root, [f for f in files if sink.wanted(f)], s, cancel, max_frames, 0, sink)
+
+    def index_all(self, path: str | Path | list[str | Path], **kw) -> IndexSummary:
+        """`index` run to the end: what was indexed, skipped and failed."""
+        files = [f for p in (path if isinstance(path, (list, tuple)) else [path]) for f in media.list_media(p)]
+        skipped = [str(f) for f in files if not kw.get("force") and not FootageSink(self._footage()).wanted(f)]
+        indexed, failed, tracks = [], [], 0
+        for ev in self.index(path, **kw):
+            if isinstance(ev, FileDone):
+                if ev.result.error:
+                    failed.append((ev.result.path, ev.result.error))
+                else:
+                    indexed.append(ev.result.path)
+                    tracks += len(self._footage().tracks(ev.result.path))
+        return IndexSummary(indexed, skipped, failed, tracks)
+
+    def library(self) -> list[LibrarySource]:
+        """Every indexed file with its state on disk now (done, partial, failed, missing, changed)."""
+        store = self._footage()
+        out = []
+        for info in store.sources():
+            st = store.source_status(info.path)
+            out.append(LibrarySource(info, st.status, st.reason or info.reason))
+        return out
+
+    def library_tracks(self, source: str | Path | None = None, category: str | None = None) -> list[TrackInfo]:
+        return self._footage().tracks(source, category)
+
+    def remove_from_library(self, path: str | Path) -> bool:
+        """Forgets an indexed file and its tracks (the file itself is not touched)."""
+        return self._footage().remove_source(path)
+
+    def _wanted(self, s: Settings, photos: list | None = None) -> tuple[dict[str, _find.Wanted], dict[int, str]]:
+        """What find compares the tracks with, per category: the gallery's photos, or query photos."""
+        wanted, labels = {}, self.labels_by_id()
+        for cat in s.categories:
+            model = self.reid_model_name(cat)
+            if photos is None:
+                entry_ids, ident_ids, vecs = self._gallery.features(model, cat)
+            else:
+                feats = [(i, f) for i, (c, f, _) in enumerate(photos) if c == cat]
+                if not feats:
+                    continue
+                vecs = np.stack([f for _, f in feats])
+                entry_ids = np.arange(len(feats), dtype=np.int64)
+                ident_ids = np.asarray([-1 - i for i, _ in feats], np.int64)
+            if len(entry_ids) == 0:
+                continue
+            wanted[cat] = _find.Wanted(model, self.threshold(cat, s), FeatureIndex(entry_ids, ident_ids, vecs, model=model), vecs)
+        if photos is not None:
+            labels = {-1 - i: name for i, (_, _, name) in enumerate(photos)}
+        return wanted, labels
+
+    def find(self, queries: list[str | Path | int] | tuple = (), threshold: float | None = None,
+             sources: list[str | Path] | None = None, after: float | None = None, before: float | None = None,
+             categories: tuple[str, ...] | None = None, box=None) -> SearchReport:
+        """A search answered from the footage index, with no decoding: the same results layout and decision
+        rules as `search` over the indexed files. `queries`: identity labels or ids (none: every registered
+        identity) or photos (each searched as an identity of its own; `box` picks the person in one photo)."""
+        kw: dict = {"keep_frames": False}
+        if threshold is not None:
+            kw["threshold"] = float(threshold)
+        if categories:
+            kw["categories"] = tuple(categories)
+        s = self._settings.with_(**kw)
+        photos, idents = [], set()
+        by_label = {v: k for k, v in self.labels_by_id().items()}
+        for q in queries:
+            if isinstance(q, int) or (isinstance(q, str) and q in by_label):
+                ident = q if isinstance(q, int) else by_label[q]
+                if ident not in self.labels_by_id():
+                    raise InputError(f"No identity with id {q} in the gallery")
+                idents.add(ident)
+            elif media.media_kind(q) == "image":
+                cat = s.categories[0]  # a photo is searched among the first category's tracks
+                img, choice = self.choose_crop(q, cat, box=box)
+                photos.append((cat, self.extractor(cat)([crop_box(img, choice.box)])[0], Path(q).name))
+            else:
+                raise InputError(f"'{q}' is neither a registered identity nor a photo")
+        if photos and idents:
+            raise InputError("Find either registered identities or photos, not both at once")
+        wanted, labels = self._wanted(s, photos if photos else None)
+        scope = [str(p) for p in sources] if sources else None
+        keys = [(w.model, c) for c, w in wanted.items()]
+        rejections = None if photos else (lambda p: Rejections.load(self._gallery, p, keys))
+        files = _find.find(self._footage(), wanted, labels, idents or None, scope, after, before, s.max_gap_s, rejections)
+        return SearchReport(str(self._footage_path), s, self.model_summary(),
+                            {c: w.threshold for c, w in wanted.items()} or {c: self.threshold(c, s) for c in s.categories}, files,
+                            origin="footage index")
+
+    def journeys(self, queries: list[str | Path | int] | tuple = (), **kw) -> list[Journey]:
+        """Each identity's sightings across every indexed source and camera, in time order (from `find`)."""
+        return _journeys(self.find(queries, **kw).files, self._footage())
+
+    def find_similar(self, track_id: int | None = None, image: str | Path | np.ndarray | None = None, box=None,
+                     category: str = "person", top: int = 20) -> list[SimilarTrack]:
+        """The indexed tracks nearest to an indexed track (by id) or to a box of an image (a frame the user
+        clicked on: `box` in its pixels), best first."""
+        store = self._footage()
+        if track_id is not None:
+            t = store.track(track_id)
+            category = t.info.category
+            model = self.reid_model_name(category)
+            views = _similar.views_of(t, model)
+            if not len(views):
+                raise InputError(f"Track {track_id} has no features of the active {category} model '{model}'; "
+                                 "re-embed the library first")
+            return _similar.similar_tracks(store, model, category, views, top, exclude=track_id)
+        if image is None:
+            raise InputError("Find similar needs a track or an image with a box")
+        img = image if isinstance(image, np.ndarray) else media.read_image(image)
+        if box is None:
+            img, choice = self.choose_crop(img, category)
+            box = choice.box
+        crop = crop_box(img, box)
+        feat = self.extractor(category)([crop])[0]
+        return _similar.similar_tracks(store, self.reid_model_name(category), category, feat[None], top)
+
+    def reembed_library(self, category: str = "person", progress: Callable[[int, int], None] | None = None,
+                        cancel: Cancel | None = None) -> tuple[int, int]:
+        """Embeds the indexed tracks that lack features of the category's active model from their stored crops.
+        Returns (tracks embedded, tracks without stored crops: process their files again)."""
+        model = self.reid_model_name(category)
+        return _reembed(self._footage(), self.extractor(category), model, category, progress, cancel)
+
+    # -- verdicts ----------------------------------------------------------------------------------
+    def reject(self, result: FileResult, identity_id: int, track_id: int | None = None,
+               segment: Segment | None = None) -> Verdict:
+        """Says that what `result` gave `identity_id` (one track, one sighting segment, or all) is someone else.
+        It is never given that identity again: in later runs of the file and in the footage index (by its
+        boxes), and its views become negative examples of the identity (anywhere). `apply_verdicts` takes it
+        out of results already shown."""
+        return self._verdict("reject", result, identity_id, track_id, segment)
+
+    def confirm(self, result: FileResult, identity_id: int, track_id: int | None = None, segment: Segment | None = None,
+                add_photo: bool = False) -> Verdict:
+        """Says that what `result` gave `identity_id` is right; with `add_photo`, its best view becomes one more
+        photo of the identity (more views, better matches)."""
+        v = self._verdict("confirm", result, identity_id, track_id, segment)
+        if add_photo:
+            t = _verdicts.track_boxes(result, identity_id, track_id, segment)
+            frame, box = t.boxes[_verdicts.best_index(t)]
+            img = media.read_image(result.path) if result.kind == "image" else media.read_video_frame(result.path, frame)
+            self.register(img, self.labels_by_id()[identity_id], t.category, box=box)
+        return v
+
+    def _verdict(self, verdict: str, result: FileResult, identity_id: int, track_id, segment) -> Verdict:
+        t = _verdicts.track_boxes(result, identity_id, track_id, segment)
+        picks = [t.boxes[i] for i in _verdicts.spread(len(t.boxes))]
+        crops = _verdicts.crops_of(result.path, picks, result.kind)
+        ext = self.extractor(t.category)
+        best = _verdicts.best_index(_verdicts.TrackBoxes(t.category, picks, [1.0] * len(picks)))
+        fid = self._gallery.add_feedback(identity_id, verdict, os.path.abspath(result.path), t.boxes, ext.spec.name,
+                                         ext(crops), media.encode_crop(crops[best], 256))
+        return next(v for v in self.verdicts(identity_id) if v.id == fid)
+
+    def verdicts(self, identity_id: int | None = None) -> list[Verdict]:
+        """The stored verdicts (of one identity, or all), oldest first."""
+        return [_verdicts.Verdict(r[0], r[1], r[2], r[3], r[4], r[6], r[7], len(r[5]), r[8], r[9])
+                for r in self._gallery.feedback(identity_id)]
+
+    def undo_verdict(self, verdict_id: int) -> None:
+        """Forgets a verdict: the track may be given that identity again (from the next run or find)."""
+        self._gallery.delete_feedback(verdict_id)
+
+    def apply_verdicts(self, report: SearchReport) -> SearchReport:
+        """The report without what the user rejected (results already shown lose a rejected track at once)."""
+        files = [_apply.without_rejected(f, Rejections.load(self._gallery, f.path, []), report.settings)
+                 for f in report.files]
+        return replace(report, files=files)
 
     def search_all(self, path: str | Path, **kw) -> SearchReport:
         """`search` run to the end: the report (for scripts and the CLI)."""
@@ -499,6 +761,28 @@ class Engine:
                 if progress:
                     progress(idx + 1, stop or total)
         return log
+
+    # -- evidence ---------------------------------------------------------------------------------
+    def export_evidence(self, report: SearchReport, selection: list[EvidenceSelection], dest: str | Path,
+                        blur_others: bool = False, progress: Callable[[int, int], None] | None = None,
+                        cancel: Cancel | None = None) -> Path:
+        """Writes a case folder for the selected sightings (Algorithm/sinks/evidence.py: clips, best frames, the
+        identities' registration photos from this gallery, results, report.html, sha256 manifest) and returns it.
+        `blur_others`: every person and vehicle the detector finds in the exported frames, other than the case's
+        matched boxes, is pixelated. All or nothing: an error or a cancel leaves no folder."""
+        photos = []
+        labels = self._gallery.labels()
+        for ident in dict.fromkeys(sel.identity_id for sel in selection):
+            if ident in labels:
+                photos += [_evidence.RegistrationPhoto(ident, labels[ident], e.id, e.crop_jpeg)
+                           for e in self._gallery.entries(ident)]
+        det = self.detector() if blur_others else None
+
+        def everyone(img: np.ndarray) -> np.ndarray:  # people and vehicles, whatever the search looked for
+            return det(img, CATEGORIES, _BLUR_CONF).xyxy
+
+        return _evidence.write_evidence(report, selection, dest, photos, None if det is None else everyone, progress,
+                                        cancel)
 
     # -- evaluation -------------------------------------------------------------------------------
     # The evaluation modules take features, an extractor or a crop policy, not the Engine; these methods hand

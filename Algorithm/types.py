@@ -343,6 +343,9 @@ class SearchReport:
     thresholds: dict[str, float] = field(default_factory=dict)  # category -> threshold actually used
     files: list[FileResult] = field(default_factory=list)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+    # "search" (footage decoded) or "footage index" (`find`: no decoding; each box's track_id is then the index's
+    # track id, which `similar` and the Library take)
+    origin: str = "search"
 
     @property
     def errors(self) -> list[FileResult]:
@@ -359,6 +362,7 @@ class SearchReport:
             "format": "reid-app-results",
             "version": 1,
             "created": self.created,
+            "origin": self.origin,
             "root": self.root,
             "settings": self.settings_json(),
             "models": self.models.to_json() if self.models else {},

@@ -1,4 +1,4 @@
-"""Command line on the same API as the GUI: python -m Algorithm register|gallery|search|models|info ..."""
+"""Command line on the same API as the GUI: python -m Algorithm register|gallery|search|index|find|models|info ..."""
 from __future__ import annotations
 
 import argparse
@@ -91,10 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("info", help="devices and which model serves which category")
     from Algorithm.cli import evaluate_cmds as cli_eval
+    from Algorithm.cli import evidence_cmds as cli_evidence
     from Algorithm.cli import export_cmds as cli_export
+    from Algorithm.cli import footage_cmds as cli_footage
 
     cli_eval.add_parsers(sub)
     cli_export.add_parsers(sub)
+    cli_evidence.add_parsers(sub)
+    cli_footage.add_parsers(sub)
     return ap
 
 
@@ -191,9 +195,11 @@ def _run(args) -> int:
     if args.cmd == "search":
         return _search(args)
     from Algorithm.cli import evaluate_cmds as cli_eval
+    from Algorithm.cli import evidence_cmds as cli_evidence
     from Algorithm.cli import export_cmds as cli_export
+    from Algorithm.cli import footage_cmds as cli_footage
 
-    for ext in (cli_eval, cli_export):
+    for ext in (cli_eval, cli_export, cli_footage, cli_evidence):
         if args.cmd in ext.COMMANDS:
             return ext.run(args)
     return 2
@@ -286,51 +292,14 @@ def _models(args) -> int:
     return 0
 
 
-def _print_file(res) -> None:
-    from tqdm import tqdm
-
-    if res.error:
-        tqdm.write(f"skipped {res.path}: {res.error}")
-        return
-    if res.kind == "image":
-        found = [b.match.label for f in res.frames for b in f.matches]
-        tqdm.write(f"{res.path}: " + (", ".join(found) if found else "no match"))
-        return
-    tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
-               f"for {res.stats.detections} boxes")
-    for s in res.sightings:
-        segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
-        tqdm.write(f"    {s.label}: {segs}")
-
-
 def _search(args) -> int:
-    from tqdm import tqdm
-
+    from Algorithm.cli.progress import drain
     from Algorithm.outer_api import export_csv, export_json
 
     cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
                   tracker=args.tracker, categories=cats, device=args.device)
-    from Algorithm.outer_api import FileDone, FileStarted, Finished, FrameDone
-
-    bar, report = None, None
-    for ev in eng.search(args.path, max_frames=args.max_frames):
-        if isinstance(ev, FileStarted):
-            if bar is not None:
-                bar.close()
-            bar = None if args.quiet else tqdm(desc=f"[{ev.index + 1}/{ev.total}] {ev.path.name}", unit="frame", leave=False)
-        elif isinstance(ev, FrameDone) and bar is not None:
-            fr = ev.result
-            if fr.total_frames and bar.total != fr.total_frames:
-                bar.total = fr.total_frames
-            bar.n = fr.frame_index + 1
-            bar.refresh()
-        elif isinstance(ev, FileDone):
-            _print_file(ev.result)
-        elif isinstance(ev, Finished):
-            report = ev.report
-    if bar is not None:
-        bar.close()
+    report = drain(eng.search(args.path, max_frames=args.max_frames), args.quiet)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")
     if args.csv:

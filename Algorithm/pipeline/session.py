@@ -17,13 +17,16 @@ import numpy as np
 
 from Algorithm.pipeline.detect import Detector
 from Algorithm.pipeline.embed import ReIdExtract
+from Algorithm.pipeline.feedback import Rejections
 from Algorithm.pipeline.match import assign_unique
+from Algorithm.pipeline.recorder import TrackRecorder
 from Algorithm.pipeline.resolve import TrackResolver
 from Algorithm.pipeline.sightings import SightingsBuilder, merge_gap
 from Algorithm.pipeline.stretches import Stretches
 from Algorithm.pipeline.track import Tracker, track_buffer
 from Algorithm.pipeline.track_cache import CachePolicy, TrackCache
 from Algorithm.settings import Settings
+from Algorithm.sinks.footage_sink import FootageSink
 from Algorithm.storage.vector_index import SearchIndex
 from Algorithm.types import BoxResult, DetectionLog, Detections, FileResult, FrameResult, Match, Sighting
 
@@ -46,6 +49,7 @@ class Stages:
     index: SearchIndex
     settings: Settings
     recorded: DetectionLog | None = None  # replayed instead of running the detector (frames it lacks: none found)
+    footage: FootageSink | None = None  # where what the run saw is indexed (None: nowhere)
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,10 @@ _ONE_FRAME_POLICY = dict(wait_frames=0, max_retries=0, forget_frames=0)
 class VideoSession:
     """Owns the tracker, the track cache, the resolver, the live sightings and the statistics of one file."""
 
-    def __init__(self, stages: Stages, source: Source):
+    def __init__(self, stages: Stages, source: Source, recorder: TrackRecorder | None = None):
         s = stages.settings
         self.stages, self.source = stages, source
+        self.recorder = recorder  # keeps what the footage index stores (None: nothing kept)
         tracked = s.tracking and source.kind == "video"
         self.tracker = Tracker(s.tracker, track_buffer(source.fps, s.sample_ft)) if tracked else _OneFrameTracks()
         self.stretches = Stretches(source.fps, s.sample_ft) if tracked else None
@@ -89,10 +94,11 @@ class VideoSession:
         self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
         fps = source.fps or 1.0
         self.gap_s = merge_gap(s.max_gap_s, s.sample_ft, fps) if source.kind == "video" else s.max_gap_s
-        self._live = SightingsBuilder(self.gap_s)
+        self._live = SightingsBuilder(self.gap_s, source.width, source.height)
         self._live_changed = False
         self._searched: dict[int, tuple[int, int]] = {}  # track -> (feature version, gallery revision) last searched
         self._labels: tuple[int, dict[int, str]] = (-1, {})
+        self._rejections: tuple[int, Rejections] = (-1, Rejections())
         self._crops_before = {c: m.extractor.calls for c, m in stages.models.items()}
         self.result = FileResult(source.path, source.kind, source.width, source.height, source.fps, source.frame_count)
         self._t0 = time.perf_counter()
@@ -118,10 +124,12 @@ class VideoSession:
             dets.track_id = self.stretches.ids(frame_index, dets.track_id, dets.xyxy)
             self.stretches.forget_before(frame_index - self.cache.policy.forget_frames)
         boxes = self._boxes(dets, self._match(frame_index, frame, dets, looked))
+        if self.recorder is not None:
+            self.recorder.boxes(frame_index, dets.track_id, dets.category, dets.xyxy, dets.conf)
         self.resolver.add(frame_index, t_s, boxes)
         for b in boxes:
             if b.match:
-                self._live.add(b.match.identity_id, b.match.label, frame_index, t_s, b.box, b.match.distance)
+                self._live.add(b.match.identity_id, b.match.label, frame_index, t_s, b.box, b.match.distance, b.score)
                 self._live_changed = True
         now = time.perf_counter()
         inst = 1.0 / max(now - self._t_last, 1e-6)
@@ -144,7 +152,8 @@ class VideoSession:
         res, models = self.result, self.stages.models
         res.stopped = stopped
         res.frames, res.sightings = self.resolver.resolve(
-            self.source.path, self.stages.index.gallery.labels(), self.source.frame_count, self.gap_s)
+            self.source.path, self.stages.index.gallery.labels(), self.source.frame_count, self.gap_s,
+            (self.source.width, self.source.height))
         res.stats.frames_read = self._last_index + 1 if res.stats.frames_processed else 0
         res.stats.reid_crops = sum(m.extractor.calls - self._crops_before[c] for c, m in models.items())
         res.stats.tracks = self.cache.total_tracks if self.source.kind == "video" and self.stages.settings.tracking else 0
@@ -157,6 +166,13 @@ class VideoSession:
         if self._labels[0] != rev:
             self._labels = (rev, self.stages.index.gallery.labels())
         return self._labels[1]
+
+    def _current_rejections(self, rev: int) -> Rejections:
+        """The user's rejections for this file and the negative views, re-read only when the gallery moved."""
+        if self._rejections[0] != rev:
+            keys = [(m.model_name, c) for c, m in self.stages.models.items()]
+            self._rejections = (rev, Rejections.load(self.stages.index.gallery, self.source.path, keys))
+        return self._rejections[1]
 
     def _check_stretches(self, idx: int, frame: np.ndarray, dets: Detections) -> dict[int, np.ndarray]:
         """Tracks found again after a gap, or whose box jumped: embeds their crop and starts a new stretch
@@ -191,10 +207,13 @@ class VideoSession:
                 feats = dict(zip(new, stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[new]))) if new else {}
                 feats.update((i, looked[i]) for i in rows if i in looked)
                 cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], np.stack([feats[i] for i in rows]), w, h)
+                if self.recorder is not None:
+                    self.recorder.looked(idx, frame, dets.track_id[rows], [cat] * len(rows), dets.xyxy[rows], dets.conf[rows])
         rev = stages.index.gallery.revision()
         if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
             resolver.retain(set(self._current_labels(rev)))
         labels = self._current_labels(rev)
+        rejected = self._current_rejections(rev)
         matches: list[Match | None] = [None] * len(dets)
         for cat in stages.settings.categories:
             cm = stages.models[cat]
@@ -203,12 +222,19 @@ class VideoSession:
                 if c != cat:
                     continue
                 tid = int(dets.track_id[i])
+                if rejected.boxes:
+                    for ident in rejected.banned_at(idx, dets.xyxy[i]):
+                        resolver.ban(tid, cat, idx, ident)
                 feat, ver = cache.feature(tid)
                 if feat is None:
                     continue
                 if self._searched.get(tid) != (ver, rev):  # search only when the feature or the gallery moved
-                    for view_hits in stages.index.get(cm.model_name, cat).search(cache.query_vectors(tid)):
+                    views = cache.query_vectors(tid)
+                    found = stages.index.get(cm.model_name, cat).search(views)
+                    for view_hits in rejected.filter(cm.model_name, cat, views, found):
                         resolver.observe(tid, cat, idx, view_hits)
+                    if self.recorder is not None:
+                        self.recorder.searched(tid, views)
                     self._searched[tid] = (ver, rev)
                 rows.append(i)
                 hits.append(resolver.best_hits(tid))
