@@ -1,4 +1,5 @@
-"""Manager page: the gallery's identities in a table, their photos, rename/delete/merge, filter, backup/restore."""
+"""Manager page: the gallery's identities in a table, their photos, rename/delete/merge, filter, backup/restore, and
+the verdicts given on the Process page to the selected identity's sightings (confirmed / rejected), with Undo."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,17 +29,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import CATEGORIES, Engine, IdentityInfo, MergeResult, ReIdError
+from Algorithm.outer_api import CATEGORIES, Engine, IdentityInfo, MergeResult, ReIdError, Verdict
 from GUI.identity_model import THUMB_H, THUMB_W, IdentityTableModel
 from GUI.widgets import confirm, fmt_date, hint_label, jpeg_pixmap, show_error
 
 BACKUP_FILTER = "Gallery backup (*.db);;All files (*)"
 
 
+VERDICT_THUMB_H = 48
+
+
+def verdict_text(v: Verdict) -> str:
+    """One line of the verdicts list: what was said, where, when."""
+    said = "\u2713 Confirmed" if v.verdict == "confirm" else f"\u2717 Rejected (not {v.label})"
+    frames = f"frame {v.start_frame}" if v.start_frame == v.end_frame else f"frames {v.start_frame}\u2013{v.end_frame}"
+    return f"{said}\n{Path(v.source).name} \u00b7 {frames}\n{fmt_date(v.created)}"
+
+
 class ManagerPage(QWidget):
-    """Emits `galleryChanged()` after anything in the gallery changed."""
+    """Emits `galleryChanged()` after anything in the gallery changed, `verdictsChanged()` after an Undo."""
 
     galleryChanged = Signal()
+    verdictsChanged = Signal()
 
     def __init__(self, engine: Engine, parent=None):
         super().__init__(parent)
@@ -117,9 +129,33 @@ class ManagerPage(QWidget):
         bl.addWidget(self.photos, 1)
         bl.addLayout(btns)
 
+        # the verdicts given on the Process page to this identity's sightings
+        self.verdicts = QListWidget()
+        self.verdicts.setIconSize(QSize(VERDICT_THUMB_H * 2 // 3, VERDICT_THUMB_H))
+        self.verdicts.setAlternatingRowColors(True)
+        self.verdicts.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.verdicts_hint = hint_label()
+        self.undo_btn = QPushButton("Undo")
+        self.undo_btn.setToolTip("Forget the selected verdict: from the next run on, that track may be given this "
+                                 "identity again (a confirmed sighting's added photo stays among the photos)")
+        self.undo_btn.clicked.connect(lambda: self.undo_selected_verdict())
+        undo_row = QHBoxLayout()
+        undo_row.addWidget(self.verdicts_hint, 1)
+        undo_row.addWidget(self.undo_btn)
+        vbox = QGroupBox("Confirmed and rejected sightings")
+        vl = QVBoxLayout(vbox)
+        vl.addWidget(self.verdicts, 1)
+        vl.addLayout(undo_row)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(box)
+        right.addWidget(vbox)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        right.setChildrenCollapsible(False)
+
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
-        split.addWidget(box)
+        split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setChildrenCollapsible(False)
@@ -192,7 +228,27 @@ class ManagerPage(QWidget):
             self._add_photos(info, several=len(chosen) > 1)
         if self.photos.count():
             self.photos.setCurrentRow(0)
+        self._show_verdicts()
         self._update_buttons()
+
+    def _show_verdicts(self) -> None:
+        """The selected identity's verdicts, newest first."""
+        self.verdicts.clear()
+        info = self.selected_identity()
+        items = list(reversed(self.engine.verdicts(info.id))) if info is not None else []
+        for v in items:
+            item = QListWidgetItem(QIcon(jpeg_pixmap(v.thumbnail, VERDICT_THUMB_H)), verdict_text(v))
+            item.setData(Qt.ItemDataRole.UserRole, v.id)
+            item.setToolTip(f"{v.source}\n{v.n_boxes} box{'es' if v.n_boxes != 1 else ''} of {v.label}")
+            self.verdicts.addItem(item)
+        if info is None:
+            self.verdicts_hint.setText("Select one identity to see its verdicts.")
+        elif not items:
+            self.verdicts_hint.setText(f"None yet. After processing, right-click a sighting of {info.label} on the "
+                                       "Process page to confirm or reject it.")
+        else:
+            self.verdicts_hint.setText(f"{len(items)} verdict{'s' if len(items) != 1 else ''} on {info.label}\u2019s "
+                                       "sightings; a rejected one is never given this identity again.")
 
     def _add_photos(self, info: IdentityInfo, several: bool) -> None:
         for e in self.engine.entries(info.id):
@@ -211,6 +267,7 @@ class ManagerPage(QWidget):
         self.del_ident_btn.setEnabled(has)
         self.del_photo_btn.setEnabled(has and self.photos.currentItem() is not None)
         self.merge_btn.setEnabled(len(self.selected_identities()) == 2)
+        self.undo_btn.setEnabled(self.verdicts.currentItem() is not None)
 
     # -- changes ----------------------------------------------------------------------------------
     def _changed(self) -> None:
@@ -313,6 +370,18 @@ class ManagerPage(QWidget):
         self.refresh(select=[keep_id])
         self.galleryChanged.emit()
         return out[0]
+
+    def undo_selected_verdict(self) -> bool:
+        """Forgets the selected verdict (no question: the verdict is what is undone, and it can be given again)."""
+        item = self.verdicts.currentItem()
+        if item is None:
+            return False
+        if not self._run("Cannot undo", lambda: self.engine.undo_verdict(item.data(Qt.ItemDataRole.UserRole))):
+            return False
+        self._show_verdicts()
+        self._update_buttons()
+        self.verdictsChanged.emit()
+        return True
 
     def backup(self, path: str | None = None) -> bool:
         if path is None:

@@ -3,15 +3,24 @@ export results (JSON, CSV) and annotated videos; review them afterwards in the p
 
 Results are never lost by a click: Play on finished results plays them back, processing again asks first, Play
 after Stop goes on where it stopped (Engine.resume keeps the first part), and every run of the session (and every
-results file opened) stays in the Run list (GUI/session_runs.py)."""
+results file opened) stays in the Run list (GUI/session_runs.py).
+
+Reviewing what was found: a sighting (right-click in the list, or the buttons under it) or a box in the player
+(right-click: its track) can be confirmed, confirmed with its best view added to the identity's photos, or
+rejected; a rejected track leaves the results shown at once (Engine.apply_verdicts), and the Run entry keeps
+the updated results. Export -> Evidence case folder writes the selected sightings as a case (Engine.export_evidence).
+"""
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QGroupBox,
     QHBoxLayout,
@@ -30,15 +39,19 @@ from PySide6.QtWidgets import (
 
 from Algorithm.outer_api import (
     Engine,
+    EvidenceSelection,
     FileDone,
     FileResult,
     FileStarted,
     Finished,
+    FrameBoxes,
     FrameDone,
     FrameResult,
     ReIdError,
     SearchReport,
+    Segment,
     Sighting,
+    Verdict,
     export_annotated_video,
     export_csv,
     export_json,
@@ -52,7 +65,7 @@ from Algorithm.outer_api import (
 from GUI import app_settings
 from GUI.review_player import ReviewPlayer
 from GUI.session_runs import Run, RunsBox
-from GUI.sightings_panel import SightingRef, SightingsTree
+from GUI.sightings_panel import CONFIRM, CONFIRM_ADD, REJECT, SightingRef, SightingsTree, verdict_actions
 from GUI.UiDialogSettings import SettingsDialog
 from GUI.widgets import (
     ElidedLabel,
@@ -75,6 +88,18 @@ REFRESH_MS = 40  # the live view is repainted at most this often, with the lates
 SIGHTINGS_EVERY_S = 0.5  # the live sightings tree is rebuilt at most this often
 
 
+@dataclass(frozen=True)
+class Pick:
+    """What a verdict is about: one sighting segment, or one track (a box clicked in the player), of one file."""
+
+    path: str
+    identity_id: int
+    label: str
+    what: str  # where, in words: "frames 66-189 of walk.mp4"
+    segment: Segment | None = None
+    track_id: int | None = None
+
+
 def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress, cancel):
     """Worker job: annotated copies of processed videos; yields each video's name, returns the paths written."""
     written = []
@@ -87,6 +112,10 @@ def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress,
 
 
 class ProcessPage(QWidget):
+    """Emits `galleryChanged()` when a confirmed sighting added a photo to an identity."""
+
+    galleryChanged = Signal()
+
     def __init__(self, engine: Engine, parent=None):
         super().__init__(parent)
         self.engine = engine
@@ -159,6 +188,11 @@ class ProcessPage(QWidget):
         menu.addAction("Results as JSON\u2026", lambda: self.export_json())
         menu.addAction("Sightings as CSV (Excel)\u2026", lambda: self.export_csv())
         self.act_video = menu.addAction("Annotated video\u2026", lambda: self.export_video())
+        menu.addSeparator()
+        self.act_evidence = menu.addAction("Evidence case folder\u2026", lambda: self.export_evidence())
+        self.act_evidence.setToolTip("The selected sightings (else all) with clips, best frames, photos, results and "
+                                     "a report, each file's SHA-256 in a manifest")
+        menu.setToolTipsVisible(True)
         self.export_btn.setMenu(menu)
 
         top = QHBoxLayout()
@@ -171,6 +205,8 @@ class ProcessPage(QWidget):
         self.view = ImageView("Open a video, a photo or a folder, then press Play.\n"
                               "People registered in the gallery light up in colour.")
         self.view.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # click the video, then the player's keys work
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)  # right-click a box: its verdicts
+        self.view.customContextMenuRequested.connect(self._view_menu)
         self.player = ReviewPlayer(self.view)
         self.player.stateChanged.connect(self._player_changed)
         self.player.hide()
@@ -193,6 +229,24 @@ class ProcessPage(QWidget):
 
         self.sightings = SightingsTree()
         self.sightings.sightingChosen.connect(self.show_sighting)
+        self.sightings.sightingChosen.connect(lambda _ref: self._update_verdict_buttons())
+        self.sightings.currentItemChanged.connect(lambda *_: self._update_verdict_buttons())
+        self.sightings.verdictRequested.connect(lambda ref, action: self.judge_sighting(ref, action))
+        self.sightings.evidenceRequested.connect(lambda: self.export_evidence())
+        self.confirm_btn = QToolButton()
+        self.confirm_btn.setText("\u2713 Confirm")
+        self.confirm_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.confirm_btn.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.confirm_btn.clicked.connect(lambda: self._judge_current(CONFIRM))
+        confirm_menu = QMenu(self.confirm_btn)
+        self.act_confirm_add = confirm_menu.addAction("", lambda: self._judge_current(CONFIRM_ADD))
+        self.confirm_btn.setMenu(confirm_menu)
+        self.reject_btn = QPushButton("\u2717 Not this one\u2026")
+        self.reject_btn.clicked.connect(lambda: self._judge_current(REJECT))
+        verdict_row = QHBoxLayout()
+        verdict_row.addWidget(self.confirm_btn)
+        verdict_row.addWidget(self.reject_btn)
+        verdict_row.addStretch(1)
         self.runs = RunsBox()
         self.runs.runChosen.connect(self.show_run)
         runs_row = QHBoxLayout()
@@ -206,8 +260,10 @@ class ProcessPage(QWidget):
         bl.addLayout(runs_row)
         bl.addWidget(self.matches_label)
         bl.addWidget(self.sightings, 1)
+        bl.addLayout(verdict_row)
         bl.addWidget(hint_label("Click a sighting to see its best frame; after processing, the player below the "
-                                "video plays the results back."))
+                                "video plays the results back. Right-click a sighting, or a box in the video, to "
+                                "confirm it or to say it is someone else."))
         bl.addWidget(self.settings_summary)
 
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -272,12 +328,16 @@ class ProcessPage(QWidget):
         self.play_btn.setToolTip(tip)
         # a stopped run may still be winding down in its thread: no second run until it has ended
         winding_down = self.worker is None and self.workers.has("search")
-        idle = not self.running and not winding_down and self.exporter is None
+        # nor while a verdict is stored: it changes the results that a Continue would go on with
+        idle = not self.running and not winding_down and self.exporter is None and not self.judging
         can_play = not self.reviewing or self._resumable() or self.player.playable
-        self.play_btn.setEnabled(self.source is not None and not winding_down and self.exporter is None and can_play)
+        self.play_btn.setEnabled(self.source is not None and not winding_down and self.exporter is None and can_play
+                                 and (self.running or not self.judging))
         self.again_btn.setVisible(self.reviewing and self.source is not None)
         self.again_btn.setEnabled(idle)
-        self.stop_btn.setEnabled(self.running)
+        self.stop_btn.setEnabled(self.running or self.exporter is not None)  # Stop also cancels an export
+        self.stop_btn.setToolTip("Cancel the export" if self.exporter is not None and not self.running
+                                 else "Stop and keep the results found so far")
         self.reset_btn.setEnabled(self.running or self.report is not None or bool(self.results) or self.view.has_image())
         for b in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
             b.setEnabled(not self.running and self.exporter is None)
@@ -286,7 +346,35 @@ class ProcessPage(QWidget):
         self.export_btn.setEnabled(has_report and self.exporter is None)
         videos = has_report and any(f.kind == "video" and not f.error for f in self.report.files)
         self.act_video.setEnabled(bool(videos))
+        self.act_evidence.setEnabled(has_report and any(f.sightings for f in self.report.files if not f.error))
         self.export_btn.setToolTip("" if has_report else "Available when processing has finished or was stopped")
+        self._update_verdict_buttons()
+
+    @property
+    def judging(self) -> bool:
+        """A verdict is being stored (its views are read and embedded in a worker)."""
+        return self.workers.has("verdict")
+
+    def _update_verdict_buttons(self) -> None:
+        """The verdict buttons act on the sighting selected in the list, once processing has ended."""
+        can = self.reviewing and not self.judging and self.exporter is None
+        self.sightings.verdicts_enabled = can
+        ref = self.sightings.current_ref()
+        for b in (self.confirm_btn, self.reject_btn):
+            b.setEnabled(can and ref is not None)
+        label = ref.label if ref is not None else "this one"
+        short = self.reject_btn.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, 130)
+        self.reject_btn.setText(f"\u2717 Not {short}\u2026")
+        (_, _, confirm_tip), (_, add_text, add_tip), (_, _, reject_tip) = verdict_actions(label)
+        self.act_confirm_add.setText(add_text)
+        self.act_confirm_add.setToolTip(add_tip)
+        if ref is None:
+            tip = "Select a sighting in the list first" if self.reviewing else "Available when processing has ended"
+            self.confirm_btn.setToolTip(tip)
+            self.reject_btn.setToolTip(tip)
+        else:
+            self.confirm_btn.setToolTip(confirm_tip + " (the arrow: also add its best view as a photo)")
+            self.reject_btn.setToolTip(reject_tip)
 
     def _idle_progress(self) -> None:
         self.progress.setRange(0, 1)
@@ -427,6 +515,9 @@ class ProcessPage(QWidget):
         if self.worker is not None:
             self.worker.cancel()
             self.progress_label.setText("Stopping\u2026")
+        elif self.exporter is not None:
+            self.exporter.cancel()
+            self.progress_label.setText("Cancelling the export\u2026")
 
     def reset(self) -> None:
         """Stops any run and clears the frame, the sightings and the results shown (the source stays chosen;
@@ -559,6 +650,7 @@ class ProcessPage(QWidget):
             self.runs.add(Run(report))
         self._resuming = False
         self._review(report, at_end=True)
+        self.refresh_marks()
         stopped = any(f.stopped for f in report.files)
         n_seg = self.sightings.segment_count()
         self.progress.setRange(0, max(1, self.progress.maximum()))
@@ -680,6 +772,7 @@ class ProcessPage(QWidget):
         self.progress_label.setText(f"{verb}: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
                                     f"{n_seg} sighting{'s' if n_seg != 1 else ''}. Press Play to play them back.")
         self._review(report)
+        self.refresh_marks()
         self.view.setFocus()
 
     def open_results(self, path: str | Path | None = None) -> bool:
@@ -723,6 +816,149 @@ class ProcessPage(QWidget):
             ev.accept()
             return
         super().keyPressEvent(ev)
+
+    # -- verdicts -------------------------------------------------------------------------------------
+    def _file(self, path: str) -> FileResult | None:
+        return next((f for f in self.report.files if f.path == path and not f.error), None) if self.report else None
+
+    def _segment_of(self, ref: SightingRef) -> Segment | None:
+        res = self._file(ref.path)
+        return next((g for s in (res.sightings if res else []) if s.identity_id == ref.identity_id
+                     for g in s.segments if g.start_frame == ref.start_frame), None)
+
+    def pick_of(self, ref: SightingRef) -> Pick | None:
+        """A sighting of the list as what a verdict is about (its segment in the results shown)."""
+        seg = self._segment_of(ref)
+        if seg is None:
+            return None
+        name = Path(ref.path).name
+        what = name if ref.kind == "image" else f"frames {seg.start_frame}\u2013{seg.end_frame} of {name}"
+        return Pick(ref.path, ref.identity_id, ref.label, what, segment=seg)
+
+    def pick_at(self, pos: QPoint | QPointF) -> Pick | None:
+        """The matched box under a point of the frame view in the player (widget coordinates), as its track."""
+        res = self.player.result
+        if not self.reviewing or res is None or self.player.position < 0:
+            return None
+        q = self.view.widget_to_image(QPointF(pos))
+        step = self.report.settings.sample_ft if res.kind == "video" else 1
+        under = [b for b in FrameBoxes(res, step)(self.player.position)
+                 if b.match and b.box[0] <= q.x() <= b.box[2] and b.box[1] <= q.y() <= b.box[3]]
+        if not under:
+            return None
+        box = min(under, key=lambda b: (b.box[2] - b.box[0]) * (b.box[3] - b.box[1]))  # the one in front
+        ident, label, name = box.match.identity_id, box.match.label, Path(res.path).name
+        if box.track_id >= 0:
+            frames = [f.frame_index for f in res.frames for b in f.matches
+                      if b.track_id == box.track_id and b.match.identity_id == ident]
+            what = f"the track in frames {min(frames)}\u2013{max(frames)} of {name}" if res.kind == "video" else name
+            return Pick(res.path, ident, label, what, track_id=box.track_id)
+        # untracked results: every box is a track of its own; its sighting segment stands for it
+        seg = next((g for s in res.sightings if s.identity_id == ident for g in s.segments
+                    if g.start_frame <= self.player.position <= g.end_frame + step), None)
+        return None if seg is None else Pick(res.path, ident, label, f"frames {seg.start_frame}\u2013{seg.end_frame} "
+                                                                      f"of {name}", segment=seg)
+
+    def _view_menu(self, pos: QPoint) -> None:
+        pick = self.pick_at(pos)
+        if pick is None or self.judging or self.exporter is not None:
+            return
+        menu = QMenu(self)
+        menu.setToolTipsVisible(True)
+        for action, text, tip in verdict_actions(pick.label):
+            menu.addAction(text, lambda act=action: self.judge(pick, act)).setToolTip(tip)
+        menu.exec(self.view.mapToGlobal(pos))
+
+    def _judge_current(self, action: str) -> None:
+        ref = self.sightings.current_ref()
+        if ref is not None:
+            self.judge_sighting(ref, action)
+
+    def judge_sighting(self, ref: SightingRef, action: str) -> bool:
+        pick = self.pick_of(ref)
+        return pick is not None and self.judge(pick, action)
+
+    def judge(self, pick: Pick, action: str) -> bool:
+        """Stores a verdict (CONFIRM, CONFIRM_ADD or REJECT, after asking) on `pick` in a worker: its views are
+        read from the file and embedded. A rejected track leaves the results shown (and the Run entry's) at once;
+        a confirmed sighting gets its check mark."""
+        res = self._file(pick.path)
+        if not self.reviewing or self.judging or res is None:
+            return False
+        if action == REJECT and not confirm(
+                self, f"Not {pick.label}?",
+                f"Say that {pick.what} is not {pick.label}?\n\nIt is taken out of these results now, and it is never "
+                f"given {pick.label} again: not in later runs of this file, not in the Library, and views like it "
+                f"count against {pick.label} elsewhere.\n\nThe Manager page lists it under {pick.label}, where Undo "
+                "takes the verdict back."):
+            return False
+        engine, report = self.engine, self.report
+
+        def job() -> tuple[Verdict, SearchReport | None]:
+            if action == REJECT:
+                v = engine.reject(res, pick.identity_id, track_id=pick.track_id, segment=pick.segment)
+                return v, engine.apply_verdicts(report)
+            return engine.confirm(res, pick.identity_id, track_id=pick.track_id, segment=pick.segment,
+                                  add_photo=action == CONFIRM_ADD), None
+
+        self.progress_label.setText(("Rejecting" if action == REJECT else "Confirming") + f" {pick.what}\u2026")
+        self.workers.start(Worker(job).named("verdict"), lambda out: self._judged(report, pick, action, *out),
+                           lambda m: self._judge_failed(m))
+        self._update_buttons()
+        return True
+
+    def _judged(self, report: SearchReport, pick: Pick, action: str, v: Verdict, updated: SearchReport | None) -> None:
+        if updated is not None:
+            self._replace_report(report, updated)
+            self.progress_label.setText(f"Not {pick.label}: {pick.what} was taken out of these results "
+                                        "(Undo on the Manager page).")
+        else:
+            added = f" and added a photo of {pick.label}" if action == CONFIRM_ADD else ""
+            self.progress_label.setText(f"Confirmed {pick.label} in {pick.what}{added}.")
+            self.refresh_marks()
+        if action == CONFIRM_ADD:
+            self.galleryChanged.emit()
+        self._update_buttons()
+
+    def _judge_failed(self, message: str) -> None:
+        self.progress_label.setText("")
+        show_error(self, "Cannot store this verdict", message)
+
+    def _replace_report(self, old: SearchReport, new: SearchReport) -> None:
+        """`old`, with verdicts applied: its Run entry keeps `new`; shown, the list, the timeline and the player
+        follow (the player stays at its frame)."""
+        for run in self.runs.runs():
+            if run.report is old:
+                self.runs.update_report(run, new)
+        if self.report is not old:
+            return  # another run is shown meanwhile: it gets the new results when chosen again
+        self.report, self.results = new, list(new.files)
+        self._set_match_count(sum(len(fr.matches) for f in new.files for fr in f.frames))
+        pinned = self._pin_key
+        for f in new.files:
+            if not f.error:
+                self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
+        if pinned is not None and pinned not in {r.key for r in self.sightings.refs()}:
+            self.follow_live()  # the sighting shown is gone
+        shown = self.player.result
+        if shown is not None:
+            res = self._file(shown.path)
+            if res is not None:
+                self._review_file(res, max(0, self.player.position))
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """Check marks on the sightings the user confirmed (the stored verdicts: an undo in the Manager removes
+        the mark): a confirmed track or sighting of that identity in that file overlapping the segment."""
+        if self.report is None:
+            return
+        confirmed = [(v.source, v.identity_id, v.start_frame, v.end_frame) for v in self.engine.verdicts()
+                     if v.verdict == "confirm"]
+        self.sightings.set_confirmed({
+            r.key for r in self.sightings.refs()
+            if any(src == os.path.abspath(r.path) and ident == r.identity_id and a <= r.end_frame and b >= r.start_frame
+                   for src, ident, a, b in confirmed)})
+        self._update_verdict_buttons()  # the list was rebuilt without its signals
 
     # -- settings ---------------------------------------------------------------------------------------
     def open_settings(self) -> bool:
@@ -787,10 +1023,90 @@ class ProcessPage(QWidget):
         w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()
         self.exporter = w
         self.progress_label.setText("Writing the annotated video\u2026")
-        self.workers.start(w, self._export_done, self._export_failed, on_progress=self._export_progress,
-                           on_yield=self._export_file)
+        self.workers.start(w, self._export_done, lambda m: self._export_failed(w, m),
+                           on_progress=self._export_progress, on_yield=self._export_file)
         self._update_buttons()
         return True
+
+    def evidence_selection(self) -> tuple[list[EvidenceSelection], str]:
+        """What the evidence export takes: the sightings selected in the list (an identity: all of its), else all;
+        and that in words."""
+        refs = self.sightings.selected_refs() or self.sightings.refs()
+        chosen: dict[tuple[str, int], list[int]] = {}
+        for ref in refs:
+            res = self._file(ref.path)
+            segs = next((s.segments for s in (res.sightings if res else []) if s.identity_id == ref.identity_id), [])
+            i = next((k for k, g in enumerate(segs) if g.start_frame == ref.start_frame), None)
+            if i is not None:
+                chosen.setdefault((ref.path, ref.identity_id), []).append(i)
+        selection = [EvidenceSelection(path, ident, tuple(sorted(idx))) for (path, ident), idx in chosen.items()]
+        n = sum(len(sel.segments) for sel in selection)
+        labels = ", ".join(dict.fromkeys(r.label for r in refs))
+        files = {sel.path for sel in selection}
+        where = Path(next(iter(files))).name if len(files) == 1 else f"{len(files)} files"
+        return selection, f"{n} sighting{'s' if n != 1 else ''} of {labels} in {where}"
+
+    def evidence_box(self, what: str) -> QMessageBox:
+        """Asks what the evidence export writes, with the "Blur everyone else" choice; Continue or Cancel."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Export evidence", f"Export a case folder with {what}?",
+                          QMessageBox.StandardButton.Cancel, self)
+        box.setInformativeText("It holds each sighting's clip and best frame, the registration photos, the results "
+                               "and a report, with every file's SHA-256 in a manifest. Select sightings in the list "
+                               "(Ctrl+click) to export only those.\n\nNext you choose where the folder goes.")
+        # parented: PySide does not hand the box the check box's ownership, a temporary one would be freed
+        box.setCheckBox(QCheckBox("Blur everyone else (the people and vehicles not in the case)", box))
+        go = box.addButton("Choose folder\u2026", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(go)
+        return box
+
+    def export_evidence(self, dest: str | Path | None = None, blur_others: bool | None = None) -> bool:
+        """Writes an evidence case folder of the selected sightings (else all) in a worker, with progress (Stop
+        cancels it and leaves nothing). `dest`: the case folder (new or empty); asked when None: in the folder
+        chosen, or a new folder made in it when it is not empty."""
+        if not self.reviewing or self.exporter is not None:
+            return False
+        selection, what = self.evidence_selection()
+        if not selection:
+            return False
+        if blur_others is None:
+            box = self.evidence_box(what)
+            box.exec()
+            if box.buttonRole(box.clickedButton()) != QMessageBox.ButtonRole.AcceptRole:
+                return False
+            blur_others = box.checkBox().isChecked()
+        if dest is None:
+            fallback = self.source.parent if self.source and self.source.is_file() else Path.home()
+            folder = QFileDialog.getExistingDirectory(self, "Where the case folder goes (an empty folder becomes it)",
+                                                      app_settings.last_export_dir(fallback))
+            if not folder:
+                return False
+            dest = Path(folder)
+            try:
+                full = any(dest.iterdir())
+            except OSError as e:
+                show_error(self, "Cannot export there", f"Cannot read {dest}: {e}")
+                return False
+            if full:
+                stem = self.source.stem if self.source else "case"
+                dest = dest / f"{stem}_evidence_{datetime.now():%Y-%m-%d_%H%M%S}"
+        dest = Path(dest)
+        app_settings.remember_export(dest)
+        w = Worker(self.engine.export_evidence, self.report, selection, dest, blur_others=blur_others)
+        w = w.with_progress().with_cancel()
+        self.exporter = w
+        self.progress_label.setText(f"Writing the evidence of {what}"
+                                    + (", everyone else blurred" if blur_others else "") + "\u2026 (Stop cancels)")
+        self.workers.start(w, self._evidence_done, lambda m: self._export_failed(w, m),
+                           on_progress=self._export_progress)
+        self._update_buttons()
+        return True
+
+    def _evidence_done(self, folder: Path) -> None:
+        self.exporter = None
+        self.progress_label.setText(f"Saved the case folder {Path(folder).name}")
+        self._update_buttons()
+        QMessageBox.information(self, "Evidence exported", f"The case folder was written to\n{folder}\n\n"
+                                "Open report.html in it to read it; manifest.json holds the SHA-256 of every file.")
 
     def _export_file(self, name: str) -> None:
         self.progress_label.setText(f"Writing the annotated {name}\u2026")
@@ -805,10 +1121,15 @@ class ProcessPage(QWidget):
         self.progress_label.setText("Saved " + ", ".join(Path(p).name for p in paths))
         self._update_buttons()
 
-    def _export_failed(self, message: str) -> None:
+    def _export_failed(self, w: Worker, message: str) -> None:
         self.exporter = None
+        self._idle_progress()
         self._update_buttons()
-        show_error(self, "Export failed", message)
+        if w.cancel_requested:  # the user's Stop: the export gave up, nothing to report as an error
+            self.progress_label.setText("Export cancelled.")
+        else:
+            self.progress_label.setText("")
+            show_error(self, "Export failed", message)
 
     # -- drag & drop, lifecycle -------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:

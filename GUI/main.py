@@ -57,6 +57,8 @@ class MainWindow(QMainWindow):
         self.library_page.openMoment.connect(self.open_moment)
         self.register_page.registered.connect(lambda _: self.manager_page.refresh())
         self.manager_page.galleryChanged.connect(self.register_page.refresh_labels)
+        self.manager_page.verdictsChanged.connect(self.process_page.refresh_marks)  # an undone confirm loses its mark
+        self.process_page.galleryChanged.connect(lambda: self.manager_page.refresh())  # a confirmed view added
 
         st = self.style()
         self.nav = QListWidget()

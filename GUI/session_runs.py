@@ -75,6 +75,12 @@ class RunsBox(QComboBox):
         self._runs[i] = run
         self.setItemText(i, run.title())
 
+    def update_report(self, run: Run, report: SearchReport) -> None:
+        """`run`'s results changed in place (verdicts applied): the entry keeps the new ones."""
+        run.report = report
+        if run in self._runs:
+            self.setItemText(self._runs.index(run), run.title())
+
     def choose(self, index: int) -> None:
         """Makes run `index` current and emits runChosen (as the user's pick does)."""
         self.setCurrentIndex(index)

@@ -1,5 +1,8 @@
 """The sightings tree of the Process page: one branch per identity, one leaf per time segment (or photo), each
-leaf with a thumbnail of the segment's best view once the file's final sightings are known (read in a worker)."""
+leaf with a thumbnail of the segment's best view once the file's final sightings are known (read in a worker).
+
+Once processing has ended, a right-click on a leaf offers the verdicts (confirm, confirm and add a photo, reject:
+the page carries them out) and the evidence export; confirmed sightings carry a check mark."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,13 +10,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from Algorithm.outer_api import Sighting, read_image, video_frames
 from GUI.widgets import fmt_distance, fmt_time, qcolor
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 THUMB = QSize(32, 48)  # a standing person's proportions; a vehicle's view is fitted inside
+CHECK = "\u2713 "  # before a confirmed sighting
+
+# the verdicts a sighting or a track can get (the Process page carries them out)
+CONFIRM, CONFIRM_ADD, REJECT = "confirm", "confirm+photo", "reject"
+
+
+def verdict_actions(label: str) -> list[tuple[str, str, str]]:
+    """(action, menu text, tooltip) of each verdict on something shown as `label`."""
+    return [
+        (CONFIRM, "Confirm", f"Yes, this is {label}: remember it"),
+        (CONFIRM_ADD, f"Confirm and add its best view to {label}\u2019s photos",
+         f"Yes, this is {label}: one more photo of {label} (more views, better matches)"),
+        (REJECT, f"Not {label} (reject)\u2026", f"Someone else: taken out of these results, never {label} again"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -79,9 +96,12 @@ def _swatch(color: QColor) -> QIcon:
 
 
 class SightingsTree(QTreeWidget):
-    """`sightingChosen(SightingRef)` when the user picks a segment (or an identity: its best segment)."""
+    """`sightingChosen(SightingRef)` when the user picks a segment (or an identity: its best segment);
+    `verdictRequested(SightingRef, action)` and `evidenceRequested()` from the right-click menu."""
 
     sightingChosen = Signal(object)
+    verdictRequested = Signal(object, str)
+    evidenceRequested = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -90,6 +110,8 @@ class SightingsTree(QTreeWidget):
         self.setRootIsDecorated(True)
         self.setIconSize(THUMB)
         self.setAlternatingRowColors(True)
+        # Ctrl/Shift-click selects several sightings (or identities) for the evidence export
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         h = self.header()
         h.setStretchLastSection(False)
         h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -97,6 +119,8 @@ class SightingsTree(QTreeWidget):
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._files: dict[str, tuple[str, list[Sighting]]] = {}  # path -> (kind, sightings), in order
         self._thumbs: dict[tuple, QIcon] = {}  # view key -> thumbnail (kept across runs: a run shown again reuses them)
+        self._confirmed: set[tuple] = set()  # keys of the sightings the user confirmed
+        self.verdicts_enabled = False  # the page allows verdicts (processing has ended)
         self.workers = WorkerPool()
         self.itemClicked.connect(lambda item, _col: self._choose(item))
         self.currentItemChanged.connect(lambda cur, _prev: self._choose(cur, only_new=True))
@@ -104,8 +128,61 @@ class SightingsTree(QTreeWidget):
 
     def clear_all(self) -> None:
         self._files.clear()
+        self._confirmed.clear()
         self._last_key = None
         self.clear()
+
+    def set_confirmed(self, keys: set[tuple]) -> None:
+        """Marks these sightings (SightingRef.key) as confirmed; the others lose their mark."""
+        if keys != self._confirmed:
+            self._confirmed = set(keys)
+            self._rebuild()
+
+    def confirmed_keys(self) -> set[tuple]:
+        return set(self._confirmed)
+
+    def current_ref(self) -> SightingRef | None:
+        """The sighting (leaf) the user is on, None on an identity or nothing."""
+        item = self.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def selected_refs(self) -> list[SightingRef]:
+        """The selected sightings, an identity's standing for all its sightings, in the tree's order."""
+        out: dict[tuple, SightingRef] = {}
+        for i in range(self.topLevelItemCount()):
+            top = self.topLevelItem(i)
+            for j in range(top.childCount()):
+                if top.isSelected() or top.child(j).isSelected():
+                    ref = top.child(j).data(0, Qt.ItemDataRole.UserRole)
+                    out[ref.key] = ref
+        return list(out.values())
+
+    def menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """The right-click menu of an item: a sighting's verdicts, and the evidence export of the selection."""
+        if item is None:
+            return None
+        menu = QMenu(self)
+        ref = item.data(0, Qt.ItemDataRole.UserRole)
+        if ref is not None and self.verdicts_enabled:
+            for action, text, tip in verdict_actions(ref.label):
+                a = menu.addAction(text, lambda act=action: self.verdictRequested.emit(ref, act))
+                a.setToolTip(tip)
+                a.setObjectName(action)
+            menu.addSeparator()
+        if self.verdicts_enabled:
+            n = len(self.selected_refs())
+            menu.addAction(f"Export evidence of {'this sighting' if n == 1 else f'these {n} sightings'}\u2026",
+                           self.evidenceRequested.emit).setObjectName("evidence")
+        menu.setToolTipsVisible(True)
+        return menu if menu.actions() else None
+
+    def contextMenuEvent(self, ev) -> None:
+        item = self.itemAt(ev.pos())
+        if item is not None and not item.isSelected():
+            self.setCurrentItem(item)  # the menu acts on what was right-clicked
+        menu = self.menu_for(item)
+        if menu is not None:
+            menu.exec(ev.globalPos())
 
     def set_file(self, path: str, kind: str, sightings: list[Sighting], final: bool = False) -> None:
         """Shows the sightings of one file (live ones while it runs, then its final ones), replacing its old ones;
@@ -184,9 +261,10 @@ class SightingsTree(QTreeWidget):
                     when = f"{fmt_time(r.start_time)}\u2013{fmt_time(r.end_time)}"
                     title = f"{name} \u00b7 frames {r.start_frame}\u2013{r.end_frame}" if multi else \
                         f"frames {r.start_frame}\u2013{r.end_frame}"
-                child = QTreeWidgetItem([title, when, fmt_distance(r.best_distance)])
+                confirmed = r.key in self._confirmed
+                child = QTreeWidgetItem([CHECK + title if confirmed else title, when, fmt_distance(r.best_distance)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r)
-                child.setToolTip(0, r.describe())
+                child.setToolTip(0, r.describe() + ("\nConfirmed by you." if confirmed else ""))
                 if r.view_key in self._thumbs:
                     child.setIcon(0, self._thumbs[r.view_key])
                 top.addChild(child)

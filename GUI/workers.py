@@ -117,6 +117,11 @@ class Worker(QThread):
     def paused(self) -> bool:
         return not self._resume.is_set()
 
+    @property
+    def cancel_requested(self) -> bool:
+        """cancel() was called (a failure that follows is the work giving up, not an error to show)."""
+        return self._cancel.is_set()
+
     # -- worker thread ------------------------------------------------------------------------------
     def _checkpoint(self) -> bool:
         """Waits while paused; True once cancelled (the callable fn gets with `with_cancel()`)."""

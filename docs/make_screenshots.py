@@ -101,14 +101,6 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     win.grab().save(str(args.out / "register.png"))
 
-    # Manager: the gallery, Walker selected with his two photos
-    win.show_page(win.pages.index(win.manager_page))
-    mgr = win.manager_page
-    row = next(r for r in range(mgr.model.rowCount()) if mgr.model.identity(r).label == "Walker")
-    mgr.table.selectRow(row)
-    settle()
-    win.grab().save(str(args.out / "manager.png"))
-
     # Process: the pedestrian video, paused on a frame where the walker is highlighted
     win.show_page(win.pages.index(win.process_page))
     proc = win.process_page
@@ -133,16 +125,27 @@ def main() -> int:
         settle()
         win.grab().save(str(args.out / "process_sighting.png"))
 
-    # Review: the run finished, played back in the player with its timeline, on the walker's best frame
+    # Review: the run finished, played back in the player with its timeline, on the walker's best frame, which
+    # the user has confirmed (its check mark)
     proc.resume()
     wait_until(lambda: proc.report is not None and proc.worker is None and proc.player.position >= 0,
                what="the end of the run")
     shown = proc.sightings.choose_first()  # selected in the list, its best frame in the player
+    if shown is not None and proc.judge_sighting(shown, "confirm"):
+        wait_until(lambda: not proc.judging, what="the verdict")
     if shown is not None:
         wait_until(lambda: proc.player.position == shown.best_frame, what="the sighting's best frame")
     wait_until(lambda: proc.sightings.thumbnail_count() == proc.sightings.segment_count(), what="thumbnails")
     settle(0.5)
     win.grab().save(str(args.out / "review.png"))
+
+    # Manager: the gallery, Walker selected with his two photos and the sighting confirmed on the Process page
+    win.show_page(win.pages.index(win.manager_page))
+    mgr = win.manager_page
+    row = next(r for r in range(mgr.model.rowCount()) if mgr.model.identity(r).label == "Walker")
+    mgr.table.selectRow(row)
+    settle()
+    win.grab().save(str(args.out / "manager.png"))
 
     dlg = SettingsDialog(engine, running=proc.running, parent=win)
     dlg.show()
