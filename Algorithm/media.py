@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -297,6 +299,58 @@ class VideoReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# Frames decoded ahead of the one being processed, on a thread of their own: decoding (OpenCV/FFmpeg, outside the
+# GIL) overlaps detection and ReID. A few frames are enough to even out a slow frame; each is one frame of memory.
+READ_AHEAD = 4
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def read_ahead(frames: Iterator, depth: int = READ_AHEAD) -> Iterator:
+    """Iterates `frames` on a thread of its own, `depth` items ahead. Closing the returned generator (a run that
+    stops) stops the thread before it returns, so the reader behind `frames` can be closed right after."""
+    q: queue.Queue = queue.Queue(max(1, depth))
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_END)
+        except BaseException as e:  # the consumer raises it: a damaged stream reads as in the calling thread
+            q.put(_Failed(e))
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue see the stop
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                pass
+            worker.join(0.01)
 
 
 def video_info(path: str | os.PathLike) -> VideoInfo:

@@ -43,6 +43,37 @@ DEVICES = ("auto", "cpu", "cuda")
 DEVICE_TITLES = {"auto": "Automatic (GPU when available)", "cpu": "CPU", "cuda": "GPU (NVIDIA CUDA)"}
 TRACKERS = ("bytetrack", "botsort")
 
+# -- speed ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SpeedMode:
+    """How often the detector runs on the frames a run processes (sampleFt still picks those frames).
+
+    max_stride: while the tracks are stable, detect every k-th video frame and carry the tracks in between
+    (their boxes are interpolated in the results, marked "interpolated"); 1 = every frame.
+    gate: on a fixed camera, skip the detector while nothing moves and nobody is in view.
+    full_every_s: a detection at least this often whatever the gate says (someone standing still appears).
+    """
+
+    name: str
+    title: str
+    max_stride: int
+    gate: bool
+    full_every_s: float
+    trades: str
+
+
+SPEEDS = {
+    "exact": SpeedMode("exact", "Exact (every frame)", 1, False, 0.0,
+                       "the detector runs on every processed frame, as before: the reference"),
+    "balanced": SpeedMode("balanced", "Balanced", 8, True, 2.0,
+                          "detects every 8th frame while people are in view and skips frames where nothing moves; "
+                          "frames in between are detected only when the scene changed, boxes are interpolated"),
+    "fast": SpeedMode("fast", "Fast", 24, True, 4.0,
+                      "detects every 24th frame while people are in view: a short glimpse between two detections "
+                      "can be missed"),
+}
+DEFAULT_SPEED = "balanced"
+
 # -- media ------------------------------------------------------------------------------------------
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg", ".webm", ".flv", ".ts")

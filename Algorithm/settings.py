@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from Algorithm.rules import CATEGORIES, DEVICES, SAMPLE_FT_RANGE, THRESHOLD_RANGE, TRACKERS
+from Algorithm.rules import CATEGORIES, DEFAULT_SPEED, DEVICES, SAMPLE_FT_RANGE, SPEEDS, THRESHOLD_RANGE, TRACKERS
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Settings:
     refresh_frames: int = 0  # re-embed a track after this many frames even without a better crop (0: never)
     max_gap_s: float = 1.0  # sightings closer than this merge into one segment
     keep_frames: bool = True  # attach decoded frames to per-frame results (the GUI shows them)
+    speed: str = DEFAULT_SPEED  # one of rules.SPEEDS: how often the detector runs (exact: every processed frame)
     index_footage: bool = True  # keep every track a search saw in the footage index: later questions need no decoding
 
     def __post_init__(self):
@@ -65,6 +66,8 @@ class Settings:
         bad = [c for c in self.categories if c not in CATEGORIES]
         if bad or not self.categories:
             raise ValueError(f"categories must be among {CATEGORIES}, got {self.categories}")
+        if self.speed not in SPEEDS:
+            raise ValueError(f"speed must be one of {', '.join(SPEEDS)}, not {self.speed!r}")
         if self.tracker not in TRACKERS:
             raise ValueError(f"tracker must be one of {', '.join(TRACKERS)}, not {self.tracker!r}")
 

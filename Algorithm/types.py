@@ -77,6 +77,7 @@ class BoxResult:
     category: str
     track_id: int = -1
     match: Match | None = None
+    interpolated: bool = False  # a frame the detector skipped (speed modes): the track's box between two detections
 
     def to_json(self) -> dict:
         d = {
@@ -87,6 +88,8 @@ class BoxResult:
         }
         if self.match:
             d.update(label=self.match.label, identity_id=self.match.identity_id, distance=round(self.match.distance, 4))
+        if self.interpolated:
+            d["interpolated"] = True
         return d
 
 
@@ -151,6 +154,7 @@ class Sighting:
 class Stats:
     frames_read: int = 0
     frames_processed: int = 0
+    frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
     detections: int = 0
     reid_crops: int = 0  # crops embedded by the ReID model
     tracks: int = 0
@@ -355,7 +359,7 @@ class SearchReport:
         s = self.settings
         # "sampleFt" keeps the key of the first results files (readers of version 1 rely on it).
         return {"device": s.device, "sampleFt": s.sample_ft, "threshold": s.threshold, "thresholds": dict(self.thresholds),
-                "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories)}
+                "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories), "speed": s.speed}
 
     def to_json(self) -> dict:
         return {

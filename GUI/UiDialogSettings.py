@@ -31,6 +31,7 @@ from GUI.workers import Worker, WorkerPool
 DEVICES = rules.DEVICES
 DEVICE_TITLES = rules.DEVICE_TITLES
 SAMPLE_FT_RANGE = rules.SAMPLE_FT_RANGE
+SPEEDS = rules.SPEEDS
 THRESHOLD_RANGE = rules.THRESHOLD_RANGE
 
 
@@ -76,6 +77,15 @@ class SettingsDialog(QDialog):
         self.tracking = QCheckBox("Follow each person/vehicle across frames (tracking)")
         self.tracking.setChecked(bool(s.tracking))
         form.addRow("Tracking", self.tracking)
+
+        self.speed = QComboBox()
+        for m in SPEEDS.values():
+            self.speed.addItem(m.title, m.name)
+            self.speed.setItemData(self.speed.count() - 1, m.trades, Qt.ItemDataRole.ToolTipRole)
+        self.speed.setCurrentIndex(max(0, self.speed.findData(s.speed)))
+        self.speed_note = hint_label()
+        self.speed.currentIndexChanged.connect(self._refresh)
+        form.addRow("Speed", pack(self.speed, self.speed_note, vertical=True))
 
         # one threshold per category (a person model's distances say nothing about a vehicle model's); a single
         # override from an older version (or the CLI's --threshold) shows in each category and is saved per category
@@ -222,6 +232,10 @@ class SettingsDialog(QDialog):
             self.sample_note.setText(f"Now {now}. N = 1 is best; larger values are faster but can miss short "
                                      "sightings.")
             self.sample_note.setStyleSheet("")
+        mode = SPEEDS[self.speed.currentData()]
+        self.speed_note.setText(mode.trades[0].upper() + mode.trades[1:] + "."
+                                + ("" if self.tracking.isChecked() or mode.name == "exact"
+                                   else " Without tracking every processed frame is detected (as Exact)."))
         QTimer.singleShot(0, self._fit)
         ok = any(cb.isChecked() for cb in self.cats.values())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
@@ -243,6 +257,7 @@ class SettingsDialog(QDialog):
             "thresholds": {c: round(spin.value(), 3) for c, spin in self.thresholds.items()
                            if not self.use_defaults[c].isChecked()},
             "tracking": self.tracking.isChecked(),
+            "speed": self.speed.currentData(),
             "categories": tuple(c for c, cb in self.cats.items() if cb.isChecked()),
         }
 

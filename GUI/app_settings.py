@@ -46,6 +46,8 @@ def load(engine: Engine) -> Settings:
         kw["thresholds"] = per
     if q.contains("run/tracking"):
         kw["tracking"] = _bool(q.value("run/tracking"))
+    if q.contains("run/speed"):
+        kw["speed"] = str(q.value("run/speed"))
     if q.contains("run/categories"):
         cats = q.value("run/categories")
         cats = [cats] if isinstance(cats, str) else list(cats or [])
@@ -71,6 +73,7 @@ def save(s: Settings) -> None:
     for c in CATEGORIES:
         q.setValue(f"run/threshold_{c}", "" if c not in per else float(per[c]))
     q.setValue("run/tracking", bool(s.tracking))
+    q.setValue("run/speed", s.speed)
     q.setValue("run/categories", list(s.categories))
     q.sync()
 

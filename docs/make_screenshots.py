@@ -147,6 +147,28 @@ def main() -> int:
     settle()
     win.grab().save(str(args.out / "manager.png"))
 
+    # Library: the video processed above is indexed; two more "cameras" (copies of the video's first 460 frames in
+    # folders named after them) are added, then Walker is found in all of them, and his journey drawn
+    import shutil
+    import tempfile
+
+    cams = Path(tempfile.mkdtemp(prefix="reid-shots-"))
+    for cam, name in (("entrance", "entrance_0900.mp4"), ("lobby", "lobby_0915.mp4")):
+        (cams / cam).mkdir()
+        shutil.copyfile(PED_VIDEO, cams / cam / name)
+        engine.index_all(cams / cam / name, max_frames=460)
+    win.show_page(win.pages.index(win.library_page))
+    lib = win.library_page
+    lib.refresh()
+    lib.query.setCurrentIndex(max(0, lib.query.findText("Walker (person)")))
+    lib.find()
+    wait_until(lambda: lib.grid.count() > 0 and not lib.workers.busy, what="library find")
+    settle(0.5)
+    win.grab().save(str(args.out / "library.png"))
+    lib.tabs.setCurrentIndex(1)
+    settle(0.5)
+    win.grab().save(str(args.out / "journey.png"))
+
     dlg = SettingsDialog(engine, running=proc.running, parent=win)
     dlg.show()
     settle()
@@ -165,7 +187,7 @@ def main() -> int:
 
     win.close()
     engine.close()
-    for p in ("register", "manager", "process", "process_sighting", "review", "settings", "calibrate"):
+    for p in ("register", "manager", "process", "process_sighting", "review", "library", "journey", "settings", "calibrate"):
         print(args.out / f"{p}.png")
     return 0
 

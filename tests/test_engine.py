@@ -81,8 +81,9 @@ def test_other_people_stay_farther_than_the_threshold(engine):
 
 @pytest.fixture(scope="module")
 def video_run(tmp_path_factory):
-    """One tracked run over the first 460 frames of the pedestrian video with two registered walkers."""
-    eng = Engine(tmp_path_factory.mktemp("video") / "gallery.db", Settings(keep_frames=False))
+    """One tracked run over the first 460 frames of the pedestrian video with two registered walkers (exact: the
+    detector on every frame, so the track cache is measured against every box; tests/test_speed.py covers the rest)."""
+    eng = Engine(tmp_path_factory.mktemp("video") / "gallery.db", Settings(keep_frames=False, speed="exact"))
     eng.register(video_frame(PED_VIDEO, 300), "Walker300")
     eng.register(video_frame(PED_VIDEO, 100), "Walker100")
     res = eng.search_file(PED_VIDEO, max_frames=460)

@@ -164,7 +164,11 @@ def test_a_search_indexes_what_it_processes_and_a_partial_run_never_replaces_a_c
     eng.close()
 
 
-def test_model_switch_reembeds_the_library_from_stored_crops(tmp_path):
+def test_model_switch_reembeds_the_library_from_stored_crops(tmp_path, monkeypatch):
+    from Algorithm.models import registry
+
+    # the switch is saved in the user's model file: a file of this test's own, or later tests would run on OSNet
+    monkeypatch.setattr(registry, "LOCAL_MANIFEST_PATH", tmp_path / "local_models.json")
     eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
     eng.index_all(PED_VIDEO, max_frames=300)
     n = len(eng.library_tracks())

@@ -38,6 +38,11 @@ def model_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def add_speed(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--speed", choices=tuple(rules.SPEEDS), default=rules.DEFAULT_SPEED,
+                   help="how often the detector runs: " + "; ".join(f"{m.name}: {m.trades}" for m in rules.SPEEDS.values()))
+
+
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=rules.DEVICES, default="auto")
 

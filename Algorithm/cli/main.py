@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame (tracking wants 1)")
     s.add_argument("--no-tracking", action="store_true")
     s.add_argument("--tracker", choices=TRACKERS, default="bytetrack")
+    A.add_speed(s)
     s.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
     A.add_device(s)
     s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
@@ -298,7 +299,7 @@ def _search(args) -> int:
 
     cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
-                  tracker=args.tracker, categories=cats, device=args.device)
+                  tracker=args.tracker, categories=cats, device=args.device, speed=args.speed)
     report = drain(eng.search(args.path, max_frames=args.max_frames), args.quiet)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")

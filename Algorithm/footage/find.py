@@ -19,7 +19,9 @@ import numpy as np
 
 from Algorithm.pipeline.feedback import Rejections
 from Algorithm.pipeline.resolve import TrackResolver
+from Algorithm.pipeline.schedule import fill_span
 from Algorithm.pipeline.sightings import merge_gap
+from Algorithm.rules import SPEEDS
 from Algorithm.storage.footage_index import FootageIndex, SourceInfo, Track
 from Algorithm.storage.vector_index import FeatureIndex
 from Algorithm.types import FileResult
@@ -115,7 +117,7 @@ def find(footage: FootageIndex, wanted: dict[str, Wanted], labels: dict[int, str
         res = _file_result(src)
         if sid in resolvers and res.error is None:
             frames, sightings = resolvers[sid].resolve(src.path, labels, res.frame_count, _gap(src, max_gap_s),
-                                                        frame_size=(src.width or 0, src.height or 0))
+                                                       (src.width or 0, src.height or 0), _fill(src))
             if identities is not None:
                 frames = [f for f in frames if any(b.match.identity_id in identities for b in f.matches)]
                 for f in frames:
@@ -131,6 +133,15 @@ def _gap(src: SourceInfo, max_gap_s: float) -> float:
         return max_gap_s
     sample_ft = int(json.loads(src.settings or "{}").get("sample_ft", 1))
     return merge_gap(max_gap_s, sample_ft, src.fps)
+
+
+def _fill(src: SourceInfo) -> tuple[int, int] | None:
+    """The frames a speed mode's detector skipped are interpolated, as the search that indexed them did."""
+    used = json.loads(src.settings or "{}")
+    speed = SPEEDS.get(used.get("speed", "exact"), SPEEDS["exact"])
+    if src.kind != "video" or speed.name == "exact" or not used.get("tracking", True):
+        return None
+    return fill_span(speed, int(used.get("sample_ft", 1)))
 
 
 def _file_result(src: SourceInfo) -> FileResult:

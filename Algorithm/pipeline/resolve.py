@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from Algorithm.pipeline.sightings import SightingsBuilder
 from Algorithm.types import BoxResult, FrameResult, Hit, Match, Sighting
 
@@ -21,6 +23,25 @@ class _TrackLog:
     rows: list[tuple[int, float, tuple, float, Match | None]] = field(default_factory=list)  # frame, t, box, score, live match
     best: dict[int, Hit] = field(default_factory=dict)  # identity -> closest hit over the track's life
     banned: set[int] = field(default_factory=set)  # identities the user rejected this track for
+
+
+def _filled(rows, fill: tuple[int, int] | None):
+    """A track's rows with `interpolated` False, and, with `fill`, linearly interpolated rows (True) in the gaps
+    the detector skipped (a longer gap is the track lost for a while: left empty, as a detection would)."""
+    rows = sorted(rows, key=lambda r: r[0])
+    prev = None
+    for r in rows:
+        if fill is not None and prev is not None:
+            step, most = fill
+            gap = r[0] - prev[0]
+            if step < gap <= most:
+                a, b = np.asarray(prev[2], float), np.asarray(r[2], float)
+                for f in range(prev[0] + step, r[0], step):
+                    w = (f - prev[0]) / gap
+                    yield (f, prev[1] + w * (r[1] - prev[1]), tuple((a + w * (b - a)).tolist()), min(prev[3], r[3]),
+                           None, True)
+        yield (*r, False)
+        prev = r
 
 
 class TrackResolver:
@@ -95,19 +116,23 @@ class TrackResolver:
             del self.tracks[tid]
 
     def resolve(self, path: str, labels: dict[int, str], total_frames: int, max_gap_s: float,
-                frame_size: tuple[int, int] = (0, 0)) -> tuple[list[FrameResult], list[Sighting]]:
+                frame_size: tuple[int, int] = (0, 0), fill: tuple[int, int] | None = None,
+                ) -> tuple[list[FrameResult], list[Sighting]]:
         """Frames with matches (no pixels) and the sightings, each track under its one identity. `frame_size`
-        (width, height) lets each segment's best frame avoid boxes cut by the frame edge."""
+        (width, height) lets each segment's best frame avoid boxes cut by the frame edge. `fill` = (step, most):
+        the frames the detector skipped (speed modes) get each track's box interpolated between two detections
+        at most `most` frames apart, every `step` frames (marked interpolated)."""
         per_frame: dict[int, list[tuple[float, int, BoxResult]]] = {}
         times: dict[int, float] = {}
         for tid, log in self.tracks.items():
             final = self._final(log)
             if final is None or final.identity_id not in labels:  # identity deleted during the run
                 continue
-            for frame, t, box, score, live in log.rows:
+            for frame, t, box, score, live, interp in _filled(log.rows, fill):
                 dist = live.distance if live is not None and live.identity_id == final.identity_id else final.distance
                 m = Match(final.identity_id, labels[final.identity_id], dist, final.entry_id)
-                per_frame.setdefault(frame, []).append((final.distance, tid, BoxResult(box, score, log.category, tid, m)))
+                per_frame.setdefault(frame, []).append(
+                    (final.distance, tid, BoxResult(box, score, log.category, tid, m, interpolated=interp)))
                 times[frame] = t
         frames, builder = [], SightingsBuilder(max_gap_s, *frame_size)
         for frame in sorted(per_frame):

@@ -38,13 +38,17 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         session = VideoSession(stages, src, indexing.recorder if indexing else None)
         stop = None if max_frames is None else start_frame + max_frames
         last = -1
-        for idx, frame in video.frames(step=s.sample_ft, start=start_frame, stop=stop):
-            if cancel and cancel():
-                stopped = True
-                break
-            fr = session.step(frame, idx)
-            last = idx
-            yield FrameDone(fr, session.live_sightings())
+        frames = media.read_ahead(video.frames(step=s.sample_ft, start=start_frame, stop=stop))
+        try:
+            for idx, frame in frames:
+                if cancel and cancel():
+                    stopped = True
+                    break
+                fr = session.step(frame, idx)
+                last = idx
+                yield FrameDone(fr, session.live_sightings())
+        finally:
+            frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
     if indexing:
         # Complete when the run was not stopped and no frame it would have processed was left (a run cut by
@@ -61,7 +65,7 @@ def _begin_index(stages: Stages, src: Source, start_frame: int) -> OpenSource | 
     if sink is None or not s.index_footage or start_frame:
         return None
     used = {"sample_ft": s.sample_ft, "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories),
-            "det_conf": s.det_conf}
+            "det_conf": s.det_conf, "speed": s.speed}
     return sink.begin(src.path, src.kind, src.width, src.height, src.fps, src.frame_count, used,
                       {c: m.model_name for c, m in stages.models.items()})
 

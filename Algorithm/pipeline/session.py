@@ -11,7 +11,7 @@ one-frame track, so it goes through the same cache, search, one-identity-per-box
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,10 +21,12 @@ from Algorithm.pipeline.feedback import Rejections
 from Algorithm.pipeline.match import assign_unique
 from Algorithm.pipeline.recorder import TrackRecorder
 from Algorithm.pipeline.resolve import TrackResolver
+from Algorithm.pipeline.schedule import DetectionScheduler, fill_span, same_boxes
 from Algorithm.pipeline.sightings import SightingsBuilder, merge_gap
 from Algorithm.pipeline.stretches import Stretches
 from Algorithm.pipeline.track import Tracker, track_buffer
 from Algorithm.pipeline.track_cache import CachePolicy, TrackCache
+from Algorithm.rules import SPEEDS
 from Algorithm.settings import Settings
 from Algorithm.sinks.footage_sink import FootageSink
 from Algorithm.storage.vector_index import SearchIndex
@@ -75,6 +77,11 @@ class _OneFrameTracks:
         return out
 
 
+# Frames kept for the look-back of a speed mode: the most a stride skips (rules.SPEEDS), and at most this many
+# bytes (24 frames of 1080p are 150 MB; 4K would be 600): past it the oldest skipped frames are let go.
+LOOK_BACK = max(m.max_stride for m in SPEEDS.values())
+LOOK_BACK_BYTES = 256 << 20
+
 # One-frame tracks are embedded at once (nothing to wait for) and forgotten as soon as their frame is done.
 _ONE_FRAME_POLICY = dict(wait_frames=0, max_retries=0, forget_frames=0)
 
@@ -87,8 +94,18 @@ class VideoSession:
         self.stages, self.source = stages, source
         self.recorder = recorder  # keeps what the footage index stores (None: nothing kept)
         tracked = s.tracking and source.kind == "video"
+        speed = SPEEDS[s.speed]
+        # Speed modes carry tracks between detections, so they need tracking (a video); exact detects every frame.
+        self.scheduler = DetectionScheduler(speed, source.fps, s.sample_ft) if tracked and speed.name != "exact" else None
+        # The tracker sees every processed frame (a skipped one as an empty update: its clock and predictions move
+        # on), so its memory stays TRACK_MEMORY_S of video; the stretches' gap counts frames between detections.
+        stride = s.sample_ft * (self.scheduler.stride if self.scheduler else 1)
         self.tracker = Tracker(s.tracker, track_buffer(source.fps, s.sample_ft)) if tracked else _OneFrameTracks()
-        self.stretches = Stretches(source.fps, s.sample_ft) if tracked else None
+        self.stretches = Stretches(source.fps, stride) if tracked else None
+        self._held: list[BoxResult] = []  # the last detected frame's boxes, shown on the frames carried after it
+        # frames skipped since the last detection, in order; the oldest lose their pixels past the look-back's memory
+        self._skipped: list[tuple[int, np.ndarray | None]] = []
+        self._last_dets = Detections.empty()  # the last detection (what skipped frames are carried with)
         policy = CachePolicy(refresh_frames=s.refresh_frames) if tracked else CachePolicy(**_ONE_FRAME_POLICY)
         self.cache = TrackCache(policy)
         self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
@@ -108,16 +125,84 @@ class VideoSession:
 
     # -- per frame ------------------------------------------------------------------------------
     def step(self, frame: np.ndarray, frame_index: int) -> FrameResult:
-        """Detect, track, embed what needs it, search, and give each box its track's identity so far."""
-        s, src = self.stages.settings, self.source
+        """Detect, track, embed what needs it, search, and give each box its track's identity so far (in a speed
+        mode, a frame the scheduler skips is carried: the last detection's boxes, interpolated in the results)."""
+        src = self.source
         t_s = frame_index / src.fps if src.fps else 0.0
+        if self.scheduler is not None and not self.scheduler.detect(frame):
+            self._skipped.append((frame_index, frame))
+            keep = max(1, min(LOOK_BACK, LOOK_BACK_BYTES // max(1, frame.nbytes)))
+            if len(self._skipped) > keep:
+                self._skipped[-keep - 1] = (self._skipped[-keep - 1][0], None)
+            return self._carry(frame, frame_index, t_s)
+        dets = self._detect(frame, frame_index)
+        self._catch_up(self._skipped, dets)
+        boxes = self._track_frame(frame, frame_index, t_s, dets)
+        self._held = boxes
+        return self._done(frame, frame_index, t_s, boxes)
+
+    def _catch_up(self, skipped: list[tuple[int, np.ndarray | None]], after: Detections) -> None:
+        """Before a detection: the frames skipped since the last one go to the tracker in order (looked back at
+        where the scene changed; the oldest, whose pixels were let go, carried)."""
+        kept = [(i, f) for i, f in skipped if f is not None]
+        for _ in range(len(skipped) - len(kept)):
+            self._carry_tracker(self._last_dets)
+        self._look_back(kept, self._last_dets, after)
+        skipped.clear()
+
+    def _carry_tracker(self, held: Detections, frame: np.ndarray | None = None) -> None:
+        """A frame the detector skipped, for the tracker: the last detection's boxes again. Its clock moves on (a
+        lost track is forgotten after TRACK_MEMORY_S of video, as in an every-frame run) and nothing drifts (an
+        empty update would let the Kalman prediction walk a track away from someone who stopped)."""
+        self.tracker.update(held.select(np.arange(len(held))), frame)
+
+    def _look_back(self, frames: list[tuple[int, np.ndarray]], before: Detections, after: Detections) -> None:
+        """Someone entered, left or moved more than the tracker can follow between two detections: some of the
+        frames skipped in between are detected after all, in order, so tracks start, end and carry on where an
+        every-frame run has them. Bisection: the middle frame first, then only the halves that still differ
+        (a change costs ~log2(stride) detections, not a whole stride). The frames left are carried."""
+        if not frames:
+            return
+        if same_boxes(before.xyxy, after.xyxy):
+            for _, frame in frames:
+                self._carry_tracker(before, frame)
+            return
+        mid = len(frames) // 2
+        idx, frame = frames[mid]
+        dets = self._detect(frame, idx)
+        self.scheduler.looked_back(1)
+        self._look_back(frames[:mid], before, dets)
+        self._track_frame(frame, idx, idx / self.source.fps if self.source.fps else 0.0, dets)
+        self._look_back(frames[mid + 1 :], dets, after)
+
+    def _detect_last_skipped(self) -> None:
+        """The run ends on skipped frames: its last frame is detected (and what changed before it, looked back
+        at), so tracks end where an every-frame run ends them instead of at the last stride."""
+        if not self._skipped or self._skipped[-1][1] is None:
+            return
+        *rest, (idx, frame) = self._skipped
+        dets = self._detect(frame, idx)
+        self.scheduler.looked_back(1)
+        self._catch_up(rest, dets)
+        self._track_frame(frame, idx, idx / self.source.fps if self.source.fps else 0.0, dets)
+        self._skipped.clear()
+
+    def _detect(self, frame: np.ndarray, frame_index: int) -> Detections:
+        s = self.stages.settings
+        self.result.stats.frames_detected += 1
         if self.stages.recorded is not None:
             dets = self.stages.recorded.frames.get(frame_index) or Detections.empty()
-            dets = dets.select([i for i, c in enumerate(dets.category) if c in s.categories])  # a copy, as a detector gives
-        else:
-            dets = self.stages.detector(frame, s.categories, s.det_conf)
+            return dets.select([i for i, c in enumerate(dets.category) if c in s.categories])  # a copy, as a detector gives
+        return self.stages.detector(frame, s.categories, s.det_conf)
+
+    def _track_frame(self, frame: np.ndarray, frame_index: int, t_s: float, dets: Detections) -> list[BoxResult]:
+        """Track, embed, search and log one detected frame; its boxes with their live identities."""
         self.result.stats.detections += len(dets)
+        self._last_dets = dets
+        n_boxes = len(dets)
         dets = self.tracker.update(dets, frame)
+        if self.scheduler is not None:
+            self.scheduler.detected(dets.track_id, n_boxes)
         looked: dict[int, np.ndarray] = {}
         if self.stretches is not None:
             looked = self._check_stretches(frame_index, frame, dets)
@@ -131,6 +216,14 @@ class VideoSession:
             if b.match:
                 self._live.add(b.match.identity_id, b.match.label, frame_index, t_s, b.box, b.match.distance, b.score)
                 self._live_changed = True
+        return boxes
+
+    def _carry(self, frame: np.ndarray, frame_index: int, t_s: float) -> FrameResult:
+        """A frame the detector skips: shown with the last detection's boxes (the results interpolate them)."""
+        return self._done(frame, frame_index, t_s, [replace(b, interpolated=True) for b in self._held])
+
+    def _done(self, frame: np.ndarray, frame_index: int, t_s: float, boxes: list[BoxResult]) -> FrameResult:
+        s, src = self.stages.settings, self.source
         now = time.perf_counter()
         inst = 1.0 / max(now - self._t_last, 1e-6)
         self._fps_ema = inst if self._fps_ema == 0 else 0.9 * self._fps_ema + 0.1 * inst
@@ -151,9 +244,12 @@ class VideoSession:
         """Every track under its one identity (closest view over its life), the sightings, the statistics."""
         res, models = self.result, self.stages.models
         res.stopped = stopped
+        self._detect_last_skipped()
+        s = self.stages.settings
+        fill = fill_span(SPEEDS[s.speed], s.sample_ft) if self.scheduler is not None else None
         res.frames, res.sightings = self.resolver.resolve(
             self.source.path, self.stages.index.gallery.labels(), self.source.frame_count, self.gap_s,
-            (self.source.width, self.source.height))
+            (self.source.width, self.source.height), fill)
         res.stats.frames_read = self._last_index + 1 if res.stats.frames_processed else 0
         res.stats.reid_crops = sum(m.extractor.calls - self._crops_before[c] for c, m in models.items())
         res.stats.tracks = self.cache.total_tracks if self.source.kind == "video" and self.stages.settings.tracking else 0

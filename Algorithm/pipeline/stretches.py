@@ -33,7 +33,8 @@ class Stretches:
 
     def __init__(self, fps: float, sample_ft: int, policy: StretchPolicy | None = None):
         self.policy = policy or StretchPolicy()
-        self.gap_frames = max(2 * sample_ft, int(round(self.policy.reassociated_after_s * (fps or 1.0))))
+        # beyond one missed detection (2 steps: a flicker of the detector is not a gap)
+        self.gap_frames = max(2 * sample_ft + 1, int(round(self.policy.reassociated_after_s * (fps or 1.0))))
         self._current: dict[int, int] = {}  # tracker id -> its current stretch id
         self._last: dict[int, tuple[int, tuple]] = {}  # tracker id -> (frame, box) last seen
         self._next = 1 << 40  # stretch ids beyond any tracker id

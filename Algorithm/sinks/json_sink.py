@@ -58,7 +58,7 @@ def _report(d: dict) -> SearchReport:
     thresholds = {str(c): float(v) for c, v in (s.get("thresholds") or {}).items()}
     settings = Settings(device=s["device"], sample_ft=int(s["sampleFt"]), threshold=s.get("threshold"),
                         tracking=bool(s["tracking"]), tracker=s.get("tracker", Settings.tracker),
-                        categories=tuple(s["categories"]))
+                        categories=tuple(s["categories"]), speed=s.get("speed", "exact"))
     settings.validate()
     return SearchReport(str(d["root"]), settings, _models(d.get("models") or {}, thresholds), thresholds,
                         [_file(f) for f in d["files"]], str(d["created"]), origin=str(d.get("origin", "search")))
@@ -75,7 +75,8 @@ def _models(d: dict, thresholds: dict[str, float]) -> ModelSummary | None:
 
 def _box(d: dict) -> BoxResult:
     match = Match(int(d["identity_id"]), str(d["label"]), float(d["distance"])) if "identity_id" in d else None
-    return BoxResult(tuple(float(v) for v in d["box"]), float(d["score"]), str(d["category"]), int(d["track_id"]), match)
+    return BoxResult(tuple(float(v) for v in d["box"]), float(d["score"]), str(d["category"]), int(d["track_id"]), match,
+                     bool(d.get("interpolated", False)))
 
 
 def _segment(d: dict) -> Segment:

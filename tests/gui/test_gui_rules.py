@@ -24,6 +24,7 @@ def test_gui_modules_hold_the_rules_objects():
     assert UiDialogSettings.THRESHOLD_RANGE is rules.THRESHOLD_RANGE
     assert UiDialogSettings.SAMPLE_FT_RANGE is rules.SAMPLE_FT_RANGE
     assert UiDialogSettings.DEVICES is rules.DEVICES
+    assert UiDialogSettings.SPEEDS is rules.SPEEDS
     assert UiDialogSettings.DEVICE_TITLES is rules.DEVICE_TITLES
     assert UiDialogModel.THRESHOLD_RANGE is rules.THRESHOLD_RANGE
     assert UiDialogModel.PRESETS is rules.NORMALIZATION_PRESETS
@@ -88,3 +89,19 @@ def test_cli_threshold_and_device_follow_the_rules(capsys):
     search = next(a for a in ap._subparsers._group_actions[0].choices["search"]._actions if a.dest == "device")
     assert tuple(search.choices) == rules.DEVICES
     assert search.choices is rules.DEVICES
+
+
+def test_speed_choices_are_the_rules_in_the_dialog_the_cli_and_the_results(qtbot, gui_engine, tmp_path):
+    dlg = UiDialogSettings.SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    assert [dlg.speed.itemData(i) for i in range(dlg.speed.count())] == list(rules.SPEEDS)
+    assert dlg.speed.currentData() == gui_engine.settings.speed == rules.DEFAULT_SPEED
+    dlg.speed.setCurrentIndex(dlg.speed.findData("fast"))
+    assert "24th" in dlg.speed_note.text()
+    assert dlg.values()["speed"] == "fast"
+    search = build_parser().parse_args(["search", "x.mp4", "--speed", "exact"])
+    assert search.speed == "exact"
+    index = build_parser().parse_args(["index", "x.mp4"])
+    assert index.speed == rules.DEFAULT_SPEED
+    with pytest.raises(ValueError, match="speed must be one of"):
+        gui_engine.settings.with_(speed="ludicrous")

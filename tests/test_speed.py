@@ -1,0 +1,78 @@
+"""Speed modes: balanced and fast skip the detector where nothing can have changed and keep what exact finds
+(real detector and ReID on the pedestrian video; the timing targets are in bench/bench_speed.py)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from Algorithm.outer_api import Engine, Settings, export_json
+
+from testdata import MOT, PED_VIDEO, video_frame
+
+FRAMES = 460  # grey-cardigan walks through 60-205, black-jacket 225-450
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("speed")
+    eng = Engine(d / "g.db", Settings(keep_frames=False, index_footage=False))
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    out = {m: eng.search_all(PED_VIDEO, max_frames=FRAMES, settings=eng.settings.with_(speed=m))
+           for m in ("exact", "balanced", "fast")}
+    yield out
+    eng.close()
+
+
+def pairs(report):
+    return {(f.frame_index, b.match.label) for r in report.files for f in r.frames for b in f.matches}
+
+
+@pytest.mark.parametrize("mode, keep", [("balanced", 0.98), ("fast", 0.95)])
+def test_speed_modes_keep_what_exact_finds_and_nothing_wrong(runs, mode, keep):
+    exact, other = pairs(runs["exact"]), pairs(runs[mode])
+    (ex_res,), (res,) = runs["exact"].files, runs[mode].files
+    assert ex_res.stats.frames_detected == ex_res.stats.frames_processed == FRAMES
+    assert res.stats.frames_processed == FRAMES and res.stats.frames_detected < 0.35 * FRAMES, res.stats
+    assert len(exact & other) >= keep * len(exact), sorted(exact - other)
+    for frame, label in other:  # the same tests as exact: each identity only while in view
+        span = (60, 205) if label == "grey-cardigan" else (225, 450)
+        assert span[0] <= frame <= span[1], (frame, label)
+    assert [s.label for s in res.sightings] == ["grey-cardigan", "black-jacket"]
+    assert all(len(s.segments) == 1 for s in res.sightings)
+
+
+def test_carried_frames_are_marked_interpolated_in_the_results(runs, tmp_path):
+    report = runs["balanced"]
+    data = json.loads(export_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["settings"]["speed"] == "balanced"
+    boxes = [m for f in data["files"][0]["frames"] for m in f["matches"]]
+    carried = [m for m in boxes if m.get("interpolated")]
+    assert carried and len(carried) < len(boxes)
+    assert not any(m.get("interpolated") for f in json.loads(export_json(runs["exact"], tmp_path / "e.json")
+                                                               .read_text(encoding="utf-8"))["files"][0]["frames"]
+                   for m in f["matches"])
+
+
+def test_balanced_on_a_crowd_finds_the_registered_person_only_where_exact_does(tmp_path):
+    """MOT17-09 (7 frames, a crowd) written as a video: balanced detects and labels as exact does."""
+    import cv2
+
+    from Algorithm.outer_api import read_image
+
+    from testdata import mot_gt_crop
+
+    frames = sorted((MOT / "MOT17-09-FRCNN" / "img1").glob("*.jpg"))
+    first = read_image(frames[0])
+    video = tmp_path / "mot09.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (first.shape[1], first.shape[0]))
+    for f in frames:
+        w.write(read_image(f))
+    w.release()
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=False))
+    eng.register(mot_gt_crop("MOT17-09-FRCNN", 1, 1), "mot09-p1")
+    exact = pairs(eng.search_all(video, settings=eng.settings.with_(speed="exact")))
+    balanced = pairs(eng.search_all(video, settings=eng.settings.with_(speed="balanced")))
+    assert exact and balanced == exact
+    eng.close()
