@@ -154,11 +154,11 @@ class Sighting:
 class Stats:
     frames_read: int = 0
     frames_processed: int = 0
-    frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
     detections: int = 0
     reid_crops: int = 0  # crops embedded by the ReID model
     tracks: int = 0
     seconds: float = 0.0
+    frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)

@@ -150,8 +150,8 @@ def main(argv=None) -> int:
     ped = report(f"pedestrian video ({C.PED_VIDEO.name})", run_modes(eng, C.PED_VIDEO, frames, "person"))
     veh = Engine(tmp / "vehicles.db", Settings(keep_frames=False))
     register_vehicles(veh, C.TRAFFIC_VIDEO)
-    report(f"traffic video ({C.TRAFFIC_VIDEO.name})",
-           run_modes(veh, C.TRAFFIC_VIDEO, min(frames or 10**9, 300), "vehicle"))
+    traffic = report(f"traffic video ({C.TRAFFIC_VIDEO.name})",
+                     run_modes(veh, C.TRAFFIC_VIDEO, min(frames or 10**9, 300), "vehicle"))
     mot = Engine(tmp / "mot.db", Settings(keep_frames=False))
     seq_videos = mot_videos(tmp)
     for seq_video in seq_videos:
@@ -166,8 +166,12 @@ def main(argv=None) -> int:
     met_f = "met" if f["speedup"] >= 6 and f["kept"] >= 0.95 else "NOT met"
     print(f"\npedestrian targets: balanced >= 3x keeping >= 98% ({met_b}), fast >= 6x keeping >= 95% ({met_f}), "
           "no wrong match")
+    wrong_traffic = traffic["balanced"]["wrong"] + traffic["fast"]["wrong"]
+    # wrong: the pedestrian video (the targets); wrong_all adds MOT17-mini and the traffic video, whose
+    # vehicle model is a generic stand-in (its own mistakes are not the schedule's alone)
     print(f"RESULT balanced_speedup={b['speedup']:.2f} balanced_kept={b['kept']:.3f} fast_speedup={f['speedup']:.2f} "
-          f"fast_kept={f['kept']:.3f} wrong={b['wrong'] + f['wrong'] + wrong_mot}")
+          f"fast_kept={f['kept']:.3f} wrong={b['wrong'] + f['wrong']} "
+          f"wrong_all={b['wrong'] + f['wrong'] + wrong_mot + wrong_traffic}")
     return 0
 
 

@@ -451,7 +451,7 @@ def test_memory_stays_flat_over_a_long_video_with_many_tracks(eng, monkeypatch):
         return out
 
     monkeypatch.setattr(VideoSession, "_match", spy)
-    settings = Settings(keep_frames=False)
+    settings = Settings(keep_frames=False, speed="exact")  # every frame detected: state would grow per frame
     models = {"person": CategoryModel(eng.extractor("person"), eng.reid_model_name("person"), 0.25)}
     stages = Stages(_SpawningDetector(every=5), models, eng._index, settings)
     frames = np.zeros((240, 320, 3), np.uint8)
