@@ -94,6 +94,7 @@ class LibraryPage(QWidget):
             top.addWidget(b)
         top.addWidget(self.progress, 1)
         top.addWidget(self.stop_btn)
+        top.addStretch(0)  # the buttons keep their size while no progress bar is shown
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -166,8 +167,9 @@ class LibraryPage(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(lower)
-        split.setStretchFactor(0, 2)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        split.setSizes([230, 520])  # the results get the room; the file list scrolls
         lay = QVBoxLayout(self)
         lay.addWidget(split)
 
@@ -339,6 +341,8 @@ class LibraryPage(QWidget):
         return data[3] if data else None
 
     def _card(self, thumb: bytes | None, text: str, tip: str, data: tuple, color: QColor | None = None) -> None:
+        fm = self.grid.fontMetrics()  # each line fits the card: a long file name is shortened in its middle
+        text = "\n".join(fm.elidedText(line, Qt.TextElideMode.ElideMiddle, CARD_W - 4) for line in text.split("\n"))
         item = QListWidgetItem(QIcon(jpeg_pixmap(thumb, THUMB_H, CARD_W - 10)), text)
         item.setToolTip(tip)
         item.setData(Qt.ItemDataRole.UserRole, data)  # (path, frame, time, track id)

@@ -13,7 +13,7 @@ from Algorithm.outer_api import Journey, JourneyStop
 from GUI.widgets import fmt_distance, fmt_time, jpeg_pixmap, qcolor
 
 LANE_LABEL_W = 120
-CARD_W, THUMB_H, TEXT_H = 96, 112, 34
+CARD_W, THUMB_H, TEXT_H = 120, 84, 32
 GAP_X, LANE_H = 22, THUMB_H + TEXT_H + 18
 
 
@@ -91,8 +91,10 @@ class _Lanes(QWidget):
             p.setPen(QPen(color, 3))
             p.drawRect(thumb)
             p.setPen(pal.color(QPalette.ColorRole.Text))
-            text = f"{i + 1}. {Path(stop.source).name}\n{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"
-            p.drawText(QRectF(r.left() - GAP_X / 2 + 2, r.top() + THUMB_H + 2, CARD_W + GAP_X - 4, TEXT_H),
+            room = CARD_W + GAP_X - 4
+            name = p.fontMetrics().elidedText(f"{i + 1}. {Path(stop.source).name}", Qt.TextElideMode.ElideMiddle, room)
+            text = f"{name}\n{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"
+            p.drawText(QRectF(r.left() - GAP_X / 2 + 2, r.top() + THUMB_H + 2, room, TEXT_H),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
 
     def _stop_at(self, pos) -> JourneyStop | None:
