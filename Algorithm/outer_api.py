@@ -289,8 +289,9 @@ class Engine:
         return ModelAdded(name, ext.dim, ext.provider)
 
     def set_active_model(self, category: str, name: str, progress: Callable[[int, int], None] | None = None) -> int:
-        """Makes `name` the ReID model of `category` and embeds the stored crops of that category with it
-        (features of different models are never mixed). Returns how many photos were embedded."""
+        """Makes `name` the ReID model of `category` and embeds the stored crops of that category with it, the
+        gallery's photos and then the footage library's tracks (features of different models are never mixed).
+        Returns how many photos were embedded."""
         if category not in CATEGORIES:
             raise InputError(f"Category must be one of {CATEGORIES}")
         spec = self._registry.get(name)
@@ -308,6 +309,9 @@ class Engine:
             self._gallery.set_features(name, done)
         update_local_config(active_reid={category: name})
         self.reload_models()
+        if self._footage_store is not None or self._footage_path.exists():
+            # the footage library too, from its stored crops (a second pass of `progress`): find needs no re-index
+            self.reembed_library(category, progress)
         return len(done)
 
     @property

@@ -41,6 +41,9 @@ from Algorithm.outer_api import (
     JourneyStop,
     LibrarySource,
     SimilarTrack,
+    media_kind,
+    read_image,
+    read_video_frame,
     rules,
 )
 from GUI.journey_view import JourneyView
@@ -330,6 +333,15 @@ class LibraryPage(QWidget):
         self.status.setText("Looking for similar tracks\u2026")
         self.workers.start(Worker(self.engine.find_similar, track_id=track_id), on_ok=self._show_similar,
                            on_fail=lambda m: self._failed("Similar", m))
+
+    def find_similar_at(self, path: str, frame_index: int, box) -> None:
+        """The tracks like a box the user clicked on a frame (the review player), across all footage."""
+        def job():
+            img = read_image(path) if media_kind(path) == "image" else read_video_frame(path, frame_index)
+            return self.engine.find_similar(image=img, box=box)
+
+        self.status.setText("Looking for tracks like the chosen box\u2026")
+        self.workers.start(Worker(job), on_ok=self._show_similar, on_fail=lambda m: self._failed("Similar", m))
 
     def _failed(self, title: str, msg: str) -> None:
         self.status.setText("")

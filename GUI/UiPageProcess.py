@@ -98,6 +98,8 @@ class Pick:
     what: str  # where, in words: "frames 66-189 of walk.mp4"
     segment: Segment | None = None
     track_id: int | None = None
+    box: tuple | None = None  # the box clicked in the player, at `frame` (find similar takes it)
+    frame: int = -1
 
 
 def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress, cancel):
@@ -112,9 +114,11 @@ def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress,
 
 
 class ProcessPage(QWidget):
-    """Emits `galleryChanged()` when a confirmed sighting added a photo to an identity."""
+    """Emits `galleryChanged()` when a confirmed sighting added a photo to an identity, and
+    `similarWanted(path, frame_index, box)` when the user asks for the tracks like a box of the player."""
 
     galleryChanged = Signal()
+    similarWanted = Signal(str, int, object)
 
     def __init__(self, engine: Engine, parent=None):
         super().__init__(parent)
@@ -852,12 +856,13 @@ class ProcessPage(QWidget):
             frames = [f.frame_index for f in res.frames for b in f.matches
                       if b.track_id == box.track_id and b.match.identity_id == ident]
             what = f"the track in frames {min(frames)}\u2013{max(frames)} of {name}" if res.kind == "video" else name
-            return Pick(res.path, ident, label, what, track_id=box.track_id)
+            return Pick(res.path, ident, label, what, track_id=box.track_id, box=box.box, frame=self.player.position)
         # untracked results: every box is a track of its own; its sighting segment stands for it
         seg = next((g for s in res.sightings if s.identity_id == ident for g in s.segments
                     if g.start_frame <= self.player.position <= g.end_frame + step), None)
         return None if seg is None else Pick(res.path, ident, label, f"frames {seg.start_frame}\u2013{seg.end_frame} "
-                                                                      f"of {name}", segment=seg)
+                                                                      f"of {name}", segment=seg, box=box.box,
+                                             frame=self.player.position)
 
     def _view_menu(self, pos: QPoint) -> None:
         pick = self.pick_at(pos)
@@ -867,6 +872,9 @@ class ProcessPage(QWidget):
         menu.setToolTipsVisible(True)
         for action, text, tip in verdict_actions(pick.label):
             menu.addAction(text, lambda act=action: self.judge(pick, act)).setToolTip(tip)
+        menu.addSeparator()
+        menu.addAction("Find similar in the library", lambda: self.similarWanted.emit(pick.path, pick.frame, pick.box)
+                       ).setToolTip("The tracks across all indexed footage most like this one (Library page)")
         menu.exec(self.view.mapToGlobal(pos))
 
     def _judge_current(self, action: str) -> None:

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.calibrate_page = CalibratePage(engine)
         self.pages = [self.register_page, self.manager_page, self.process_page, self.library_page, self.calibrate_page]
         self.library_page.openMoment.connect(self.open_moment)
+        self.process_page.similarWanted.connect(self.find_similar)
         self.register_page.registered.connect(lambda _: self.manager_page.refresh())
         self.manager_page.galleryChanged.connect(self.register_page.refresh_labels)
         self.manager_page.verdictsChanged.connect(self.process_page.refresh_marks)  # an undone confirm loses its mark
@@ -114,6 +115,11 @@ class MainWindow(QMainWindow):
         """A sighting clicked in the Library: shown on the Process page at that frame."""
         self.show_page(self.pages.index(self.process_page))
         self.process_page.open_moment(path, frame_index)
+
+    def find_similar(self, path: str, frame_index: int, box) -> None:
+        """A box of the review player: the tracks like it, on the Library page."""
+        self.show_page(self.pages.index(self.library_page))
+        self.library_page.find_similar_at(path, frame_index, box)
 
     def _warm_up(self) -> None:
         """Loads the models in the background so the first detection does not wait for them."""

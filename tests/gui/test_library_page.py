@@ -109,3 +109,23 @@ def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, g
     qtbot.waitUntil(lambda: page.player.loaded and page.player.position == frame, timeout=60_000)
     assert page.worker is None and "footage index" in page.runs.currentText()
     assert page.sightings.segment_count() >= 1
+
+
+def test_a_box_of_the_review_player_finds_similar_tracks_in_the_library(qtbot, gui_engine, dialogs):
+    from GUI.main import MainWindow
+
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    eng.index_all(PED_VIDEO, max_frames=460)
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    win = MainWindow(eng, load_settings=False, warm_up=False)
+    qtbot.addWidget(win)
+    report = eng.find(["black-jacket"])
+    frame = next(f for f in report.files[0].frames if f.frame_index >= 300)
+    box = frame.matches[0].box
+    win.find_similar(str(PED_VIDEO), frame.frame_index, box)
+    lib = win.library_page
+    assert win.stack.currentWidget() is lib
+    qtbot.waitUntil(lambda: lib.status.text().endswith("closest first"), timeout=60_000)
+    first = lib.grid.item(0).data(Qt.ItemDataRole.UserRole)
+    assert first[3] == frame.matches[0].track_id  # her own track comes first
