@@ -76,3 +76,37 @@ def test_balanced_on_a_crowd_finds_the_registered_person_only_where_exact_does(t
     balanced = pairs(eng.search_all(video, settings=eng.settings.with_(speed="balanced")))
     assert exact and balanced == exact
     eng.close()
+
+
+def test_the_motion_gate_skips_still_frames_and_not_a_moving_camera():
+    """The schedule alone, on synthetic frames: a still empty scene is skipped (but for the periodic full
+    detection); a panning camera (every pixel moves) is not gated; someone walking in is seen at once."""
+    import numpy as np
+
+    from Algorithm.pipeline.schedule import DetectionScheduler
+    from Algorithm.rules import SPEEDS
+
+    rng = np.random.default_rng(0)
+    # a scene of 24-px blocks: textured at the scale the gate looks at (160 px wide), as a real scene is
+    scene = np.kron(rng.integers(0, 255, (10, 20, 3), np.uint8), np.ones((24, 24, 1), np.uint8))
+    still = DetectionScheduler(SPEEDS["balanced"], fps=10.0, sample_ft=1)
+    decided = [still.detect(scene.copy()) for _ in range(60)]
+    assert decided[0] and sum(decided) == 3, decided  # the first frame, then a full detection every 2 s
+    walker = scene.copy()
+    walker[100:200, 200:240] = 0  # someone appears: the gate opens on that very frame
+    assert still.detect(walker)
+
+    panning = DetectionScheduler(SPEEDS["balanced"], fps=10.0, sample_ft=1)
+    panning.detect(scene)
+    panning.detected([1], 1)  # someone in view: a fixed camera would now detect every 8th frame only
+    decided = [panning.detect(np.roll(scene, 16 * (i + 1), axis=1)) for i in range(30)]
+    assert all(decided), decided  # but everything moves: the camera pans, every frame is detected
+    assert panning.reasons["moving"] == 30
+
+    people = DetectionScheduler(SPEEDS["fast"], fps=10.0, sample_ft=1)
+    people.detect(scene)
+    people.detected([1, 2], 2)  # two confirmed tracks in view: the stride applies
+    decided = [people.detect(scene) for _ in range(48)]
+    assert sum(decided) == 2 and decided[23] and decided[47], decided
+    people.detected([1, 2], 3)  # a box the tracker did not confirm yet: the next frame is detected
+    assert people.detect(scene)

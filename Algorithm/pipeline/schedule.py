@@ -4,8 +4,8 @@ The detector costs 80-90% of a frame on a laptop CPU; most surveillance footage 
 nothing moves most of the time and people move little from one frame to the next. So, per processed frame:
 - motion gate: a small grey copy of the frame is compared with the one of the last detection; while nobody
   is in view and (almost) no pixel changed, the detector is skipped (a full detection still runs every
-  `full_every_s`). A camera that moves (most pixels change from one frame to the next) turns the gate off
-  until it is still again;
+  `full_every_s`). A camera that moves (most pixels change from one frame to the next) is detected on every
+  frame while it moves (nothing is still, and boxes move with the view);
 - adaptive stride: while people are in view, detect every `max_stride`-th video frame; when two detections a stride
   apart differ (someone entered, left, or moved more than the tracker can follow), VideoSession looks back:
   it detects skipped frames in between after all, by bisection, so tracks start, end and carry on where an
@@ -107,14 +107,16 @@ class DetectionScheduler:
         since = n - self._last_detect
         grey = self._grey(frame) if self.mode.gate else None
         if grey is not None:
-            self._moving = self._changed(grey, self._prev) > MOVING_CAMERA
+            self._moving = self._prev is not None and self._changed(grey, self._prev) > MOVING_CAMERA
             self._prev = grey
         if self._confirm:
             reason = "confirm"
+        elif self._moving:  # a moving camera: nothing is still, the tracks' boxes move with it: every frame
+            reason = "moving"
         elif since >= self.full_every:
             reason = "full"
         elif not self._tracks:  # nobody in view: only motion can bring someone
-            moved = grey is None or self._moving or self._changed(grey, self._ref) > MOTION_FRACTION
+            moved = grey is None or self._changed(grey, self._ref) > MOTION_FRACTION
             reason = "motion" if moved else ""
         else:  # people in view: carried between detections while stable
             reason = "stride" if since >= self.stride else ""
