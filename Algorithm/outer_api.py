@@ -48,6 +48,7 @@ from Algorithm.footage import similar as _similar
 from Algorithm.footage.journey import journeys as _journeys
 from Algorithm.footage.records import IndexSummary, Journey, JourneyStop, LibrarySource, SimilarTrack
 from Algorithm.footage.reembed import reembed as _reembed
+from Algorithm.geometry import iou
 from Algorithm.models import registry as _registry_mod
 from Algorithm.models.registry import ModelSpec, Registry, load_registry, update_local_config
 from Algorithm.models.runtime import DeviceOption, device_options, resolve_device
@@ -115,6 +116,7 @@ __all__ = [
     "DeviceOption", "device_options", "CATEGORIES", "rules",
     "list_media", "media_kind", "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
     "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color", "read_results_json", "FrameBoxes",
+    "iou",
     "Calibration", "Suggestion", "GtFilter", "ReidEvaluation", "TracksEvaluation", "TrackletsEvaluation",
     "Ranking", "RankedPhoto",
     "calibration_figure",
@@ -616,11 +618,12 @@ class Engine:
             kw["categories"] = tuple(categories)
         s = self._settings.with_(**kw)
         photos, idents = [], set()
-        by_label = {v: k for k, v in self.labels_by_id().items()}
+        labels = self.labels_by_id()
+        by_label = {v: k for k, v in labels.items()}
         for q in queries:
             if isinstance(q, int) or (isinstance(q, str) and q in by_label):
                 ident = q if isinstance(q, int) else by_label[q]
-                if ident not in self.labels_by_id():
+                if ident not in labels:
                     raise InputError(f"No identity with id {q} in the gallery")
                 idents.add(ident)
             elif media.media_kind(q) == "image":

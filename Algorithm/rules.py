@@ -61,6 +61,11 @@ class SpeedMode:
     full_every_s: float
     trades: str
 
+    @property
+    def skips(self) -> bool:
+        """Whether the detector may skip frames at all (exact: never)."""
+        return self.max_stride > 1 or self.gate
+
 
 SPEEDS = {
     "exact": SpeedMode("exact", "Exact (every frame)", 1, False, 0.0,

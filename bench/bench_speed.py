@@ -31,16 +31,10 @@ def matched(res) -> dict[tuple[int, str], tuple]:
     return {(f.frame_index, b.match.label): b.box for f in res.frames for b in f.matches}
 
 
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def compare(exact: dict, other: dict) -> tuple[int, int, int]:
     """(kept, lost, wrong) of `other` against `exact`."""
+    from Algorithm.outer_api import iou
+
     kept = len(set(exact) & set(other))
     lost = len(set(exact) - set(other))
     by_frame: dict[int, list] = {}

@@ -7,15 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from Algorithm.geometry import iou
 from Algorithm.outer_api import Engine, GalleryError, Settings, export_csv, export_json
 
 from testdata import BUS, MARKET, MOT, PED_VIDEO, video_frame
-
-
-def iou(a, b) -> float:
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def load_gt(seq):

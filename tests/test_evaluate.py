@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from Algorithm import geometry
 from Algorithm.errors import InputError
 from Algorithm.evaluation import calibrate as cb
 from Algorithm.evaluation import datasets, error_rates, metrics, pairs, reid_eval
@@ -81,9 +82,9 @@ def test_parse_market_name():
 
 
 def test_iou():
-    assert metrics.iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
-    assert metrics.iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
-    assert metrics.iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
+    assert geometry.iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert geometry.iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert geometry.iou((0, 0, 1, 1), (2, 2, 3, 3)) == 0.0
 
 
 def test_sighting_score_toy():

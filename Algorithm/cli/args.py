@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from Algorithm import rules
 
@@ -36,6 +37,10 @@ def model_name(text: str) -> str:
         return rules.check_model_name(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_gallery(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
 
 
 def add_speed(p: argparse.ArgumentParser) -> None:

@@ -120,7 +120,7 @@ def add_parsers(sub) -> None:
 
     k = sub.add_parser("rank", help="picture of the gallery photos nearest to a query")
     k.add_argument("query", type=Path, help="a crop or a photo (the most confident detection is used)")
-    k.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery)")
+    A.add_gallery(k)
     k.add_argument("--top", type=int, default=5)
     k.add_argument("--out", type=Path, default=Path("ranked.png"), help="image to write (default ranked.png)")
     k.add_argument("--per-identity", action="store_true", help="only the nearest photo of each identity")

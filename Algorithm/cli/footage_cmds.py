@@ -41,7 +41,7 @@ def _categories(text: str) -> tuple[str, ...]:
 
 
 def _stores(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
+    A.add_gallery(p)
     p.add_argument("--footage", type=Path, help="footage index file (default: footage.db beside the gallery)")
 
 

@@ -10,10 +10,6 @@ from Algorithm.cli import args as A
 from Algorithm.rules import CATEGORIES, CHANNEL_ORDERS, IMAGENET_MEAN, IMAGENET_STD, TRACKERS
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gallery", type=Path, help="gallery file (default: the app's gallery in your data folder)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m Algorithm", description="Person and vehicle re-identification")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -22,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Stores photos of one identity. Each photo must show one person or vehicle of the "
                        "category, or be a close crop of one (then it is used whole). With several photos, each one's "
                        "result or error is printed; the exit status is non-zero if any photo was not stored.")
-    _common(r)
+    A.add_gallery(r)
     r.add_argument("photos", type=Path, nargs="+", metavar="photo")
     r.add_argument("--label", required=True)
     r.add_argument("--category", choices=CATEGORIES, default="person")
@@ -32,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--whole", action="store_true", help="the photos are already tight crops: use them whole")
 
     gl = sub.add_parser("gallery", help="list, rename or delete gallery contents; backup and restore")
-    _common(gl)
+    A.add_gallery(gl)
     gsub = gl.add_subparsers(dest="action", required=True)
     ls = gsub.add_parser("list")
     ls.add_argument("--filter", default="")
@@ -52,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("src", type=Path)
 
     s = sub.add_parser("search", help="find gallery identities in an image, a video or a folder")
-    _common(s)
+    A.add_gallery(s)
     s.add_argument("path", type=Path)
     s.add_argument("--out", type=Path, help="write results as JSON")
     s.add_argument("--csv", type=Path, help="write sightings as CSV")
@@ -86,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
     ad.add_argument("--sample", type=Path, help="a crop to validate the model on")
     us = msub.add_parser("use", help="make a model serve a category; re-embeds the gallery's photos")
-    _common(us)
+    A.add_gallery(us)
     us.add_argument("name")
     us.add_argument("--category", choices=CATEGORIES, required=True)
 

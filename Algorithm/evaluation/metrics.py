@@ -127,17 +127,6 @@ def rank_metrics(
     return RankMetrics.of(per_query, ranks)
 
 
-def iou(a, b) -> float:
-    """Intersection over union of two x1, y1, x2, y2 boxes."""
-    ax1, ay1, ax2, ay2 = a
-    bx1, by1, bx2, by2 = b
-    iw = max(0.0, min(ax2, bx2) - max(ax1, bx1))
-    ih = max(0.0, min(ay2, by2) - max(ay1, by1))
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def ratio(num: int, den: int) -> float | None:
     """num / den, or None when there is nothing to divide by (a rate that cannot be measured)."""
     return float(num / den) if den else None

@@ -14,7 +14,6 @@ import numpy as np
 
 from Algorithm import media
 from Algorithm.evaluation.datasets import GtFilter, Progress, filter_gt, mot_frames, mot_sequences, read_mot_gt, xywh_to_xyxy
-from Algorithm.evaluation.metrics import iou
 from Algorithm.evaluation.sighting_score import (
     GtSighting,
     IdentityScore,
@@ -25,6 +24,7 @@ from Algorithm.evaluation.sighting_score import (
     SweepPoint,
     score,
 )
+from Algorithm.geometry import iou
 from Algorithm.types import DetectionLog, FrameDone
 
 FORMAT = "reid-app-eval-tracks"

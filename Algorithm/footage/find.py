@@ -139,7 +139,7 @@ def _fill(src: SourceInfo) -> tuple[int, int] | None:
     """The frames a speed mode's detector skipped are interpolated, as the search that indexed them did."""
     used = json.loads(src.settings or "{}")
     speed = SPEEDS.get(used.get("speed", "exact"), SPEEDS["exact"])
-    if src.kind != "video" or speed.name == "exact" or not used.get("tracking", True):
+    if src.kind != "video" or not used.get("tracking", True):
         return None
     return fill_span(speed, int(used.get("sample_ft", 1)))
 

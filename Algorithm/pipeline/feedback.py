@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from Algorithm.pipeline.stretches import box_iou
+from Algorithm.geometry import iou
 from Algorithm.types import Hit
 
 SAME_BOX_IOU = 0.5
@@ -45,7 +45,7 @@ class Rejections:
     def banned_at(self, frame: int, box) -> list[int]:
         """Identities a box at this frame was rejected for (the same track seen again)."""
         return [ident for ident, frames in self.boxes.items()
-                if any(box_iou(box, b) >= SAME_BOX_IOU for b in frames.get(int(frame), ()))]
+                if any(iou(box, b) >= SAME_BOX_IOU for b in frames.get(int(frame), ()))]
 
     def filter(self, model: str, category: str, views: np.ndarray, hits: list[list[Hit]]) -> list[list[Hit]]:
         """Each view's hits without those the view is nearer to a rejected view of (negative examples)."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from Algorithm.media import encode_jpeg
+from Algorithm.pipeline.embed import crop
 from Algorithm.pipeline.track_cache import crop_quality
 from Algorithm.storage.footage_index import MAX_CROP_FEATURES, MAX_CROP_IMAGES, CropImage, ModelFeatures, TrackRecord
 
@@ -24,15 +26,15 @@ def _jpeg(img: np.ndarray, height: int) -> bytes:
     h, w = img.shape[:2]
     if h > height:
         img = cv2.resize(img, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    return buf.tobytes() if ok else b""
+    return encode_jpeg(img, JPEG_QUALITY)
 
 
 def _cut(frame: np.ndarray, box) -> np.ndarray | None:
-    h, w = frame.shape[:2]
-    x1, y1, x2, y2 = (int(round(v)) for v in box)
-    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-    return frame[y1:y2, x1:x2] if x2 > x1 and y2 > y1 else None
+    """The crop the ReID model embedded (embed.crop), None when the box is empty inside the frame."""
+    try:
+        return crop(frame, box)
+    except ValueError:
+        return None
 
 
 @dataclass

@@ -25,6 +25,7 @@ from collections import Counter
 import cv2
 import numpy as np
 
+from Algorithm.geometry import iou_matrix
 from Algorithm.rules import SpeedMode
 
 GATE_WIDTH = 160  # the grey copy: 160 px wide is enough to see a person of 20 px at 1080p move, and costs ~0.3 ms
@@ -51,7 +52,7 @@ def stride_of(mode: SpeedMode, sample_ft: int) -> int:
 def fill_span(mode: SpeedMode, sample_ft: int) -> tuple[int, int] | None:
     """(step, most) for TrackResolver.resolve: skipped frames are interpolated every `step` frames between two
     detections of a track at most `most` frames apart; None in exact mode (nothing skipped)."""
-    if mode.max_stride <= 1 and not mode.gate:
+    if not mode.skips:
         return None
     return sample_ft, BRIDGE * stride_of(mode, sample_ft) * sample_ft
 
@@ -62,12 +63,7 @@ def same_boxes(before: np.ndarray, now: np.ndarray) -> bool:
         return False
     if not len(now):
         return True
-    a, b = np.asarray(before, float)[:, None, :], np.asarray(now, float)[None, :, :]
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
-    iou = inter / np.maximum(area(a) + area(b) - inter, 1e-9)
+    iou = iou_matrix(before, now)
     return bool((iou.max(axis=1) >= SAME_IOU).all() and (iou.max(axis=0) >= SAME_IOU).all())
 
 
@@ -84,7 +80,6 @@ class DetectionScheduler:
         self._moving = False
         self._tracks: frozenset[int] = frozenset()
         self._confirm = False
-        self.skipped = 0
         self.reasons: Counter[str] = Counter()  # why frames were detected (the speed bench prints it)
 
     def _grey(self, frame: np.ndarray) -> np.ndarray:
@@ -102,8 +97,6 @@ class DetectionScheduler:
         """Whether to run the detector on this processed frame (call once per processed frame, in order)."""
         n = self._n
         self._n += 1
-        if self.mode.max_stride <= 1 and not self.mode.gate:
-            return True
         since = n - self._last_detect
         grey = self._grey(frame) if self.mode.gate else None
         if grey is not None:
@@ -124,14 +117,11 @@ class DetectionScheduler:
             self.reasons[reason] += 1
             self._last_detect = n
             self._ref = grey
-        else:
-            self.skipped += 1
         return bool(reason)
 
     def looked_back(self, frames: int) -> None:
         """Skipped frames detected after all (the scene changed between two detections)."""
         self.reasons["look-back"] += frames
-        self.skipped -= frames
 
     def detected(self, track_ids, n_boxes: int) -> None:
         """The tracks a detection gave (none: the motion gate decides until someone is seen again). Boxes the

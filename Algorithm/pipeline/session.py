@@ -96,7 +96,7 @@ class VideoSession:
         tracked = s.tracking and source.kind == "video"
         speed = SPEEDS[s.speed]
         # Speed modes carry tracks between detections, so they need tracking (a video); exact detects every frame.
-        self.scheduler = DetectionScheduler(speed, source.fps, s.sample_ft) if tracked and speed.name != "exact" else None
+        self.scheduler = DetectionScheduler(speed, source.fps, s.sample_ft) if tracked and speed.skips else None
         # The tracker sees every processed frame (a skipped one as an empty update: its clock and predictions move
         # on), so its memory stays TRACK_MEMORY_S of video; the stretches' gap counts frames between detections.
         stride = s.sample_ft * (self.scheduler.stride if self.scheduler else 1)

@@ -13,19 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from Algorithm.geometry import iou
+
 
 @dataclass(frozen=True)
 class StretchPolicy:
     reassociated_after_s: float = 0.4  # a track unseen at least this long and found again gets a second look
     jump_iou: float = 0.1  # a box overlapping its previous one less than this (same track, next frame): a second look
-
-
-def box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class Stretches:
@@ -48,7 +42,7 @@ class Stretches:
             if last is None:
                 continue
             gap = frame_idx - last[0]
-            if gap >= self.gap_frames or box_iou(last[1], box) < self.policy.jump_iou:
+            if gap >= self.gap_frames or iou(last[1], box) < self.policy.jump_iou:
                 rows.append(i)
         return rows
 

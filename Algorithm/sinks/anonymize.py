@@ -7,6 +7,8 @@ from typing import Iterable, Sequence
 import cv2
 import numpy as np
 
+from Algorithm.geometry import iou
+
 # A detection is the matched object when it overlaps its matched box this much (the same detector drew both on
 # processed frames; on the frames skipped by sampleFt the held box has moved a little).
 SAME_OBJECT_IOU = 0.5
@@ -14,14 +16,6 @@ SAME_OBJECT_IOU = 0.5
 # pixelated chair.
 DETECT_CONF = 0.2
 CELLS = 6  # pixel blocks across a box's shorter side: a face or a plate becomes a few flat squares
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def others(detected: Iterable[Sequence[float]], kept: Sequence[Sequence[float]]) -> list[tuple[float, ...]]:

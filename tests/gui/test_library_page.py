@@ -90,15 +90,20 @@ def test_library_says_a_missing_file_cannot_be_played(qtbot, gui_engine, tmp_pat
     assert page.grid.item(0).data(Qt.ItemDataRole.UserRole)[0] == str(clip)
 
 
-def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, gui_engine, dialogs, tmp_path):
+def _indexed_window(qtbot, eng):
+    """The main window on a library holding the pedestrian video's first 460 frames, black-jacket registered."""
     from GUI.main import MainWindow
 
-    eng = gui_engine
     eng.update_settings(sample_ft=5)
     eng.index_all(PED_VIDEO, max_frames=460)
     eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
     win = MainWindow(eng, load_settings=False, warm_up=False)
     qtbot.addWidget(win)
+    return win
+
+
+def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, gui_engine, dialogs):
+    win = _indexed_window(qtbot, gui_engine)
     win.show_page(win.pages.index(win.library_page))
     win.library_page.find()
     qtbot.waitUntil(lambda: win.library_page.grid.count() > 0, timeout=60_000)
@@ -112,14 +117,8 @@ def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, g
 
 
 def test_a_box_of_the_review_player_finds_similar_tracks_in_the_library(qtbot, gui_engine, dialogs):
-    from GUI.main import MainWindow
-
     eng = gui_engine
-    eng.update_settings(sample_ft=5)
-    eng.index_all(PED_VIDEO, max_frames=460)
-    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
-    win = MainWindow(eng, load_settings=False, warm_up=False)
-    qtbot.addWidget(win)
+    win = _indexed_window(qtbot, eng)
     report = eng.find(["black-jacket"])
     frame = next(f for f in report.files[0].frames if f.frame_index >= 300)
     box = frame.matches[0].box
