@@ -64,7 +64,9 @@ def main(argv=None) -> int:
     from Algorithm.pipeline.track_cache import CachePolicy
 
     eng = Engine(Path(tempfile.mkdtemp(prefix="reid-bench-")) / "gallery.db",
-                 Settings(device="cpu", sample_ft=args.step, keep_frames=False))
+                 # exact: the replayed detections are handed out in call order, one per processed frame (the speed
+                 # modes skip and look back; bench_speed.py measures them against this)
+                 Settings(device="cpu", sample_ft=args.step, keep_frames=False, speed="exact"))
     ids = C.register_gallery(eng)
     det = eng.detector()
     max_frames = args.frames or None
