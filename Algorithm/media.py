@@ -226,31 +226,87 @@ class VideoInfo:
     frame_count: int  # 0 when the container does not say
 
 
-class VideoReader:
-    """Frames of a video as (index, BGR frame), decoding only the frames that will be processed."""
+# Hardware decoding (opt-in: Settings.hw_decode). OpenCV takes it only as an open parameter, and a backend that does
+# not know the parameter refuses to open the file ("unsupported parameters ... Bailout"); some hardware decoders were
+# seen to give wrong pictures (opencv#19694: VP9 through D3D11). So a hardware capture is kept only when it opens on the
+# backend a plain open picks (the same frame numbering, frame rate and count) and its first frame matches a software
+# decode of it; in every other case the video is opened exactly as without the option.
+_HW_MIN_PSNR = 30.0  # dB: what OpenCV's own acceleration tests accept for a hardware frame against the software one
+_ACCEL_NAMES = {int(getattr(cv2, n)): n.removeprefix("VIDEO_ACCELERATION_").lower()
+                for n in dir(cv2) if n.startswith("VIDEO_ACCELERATION_")}
 
-    def __init__(self, path: str | os.PathLike):
+
+def decoder_name(accel: float) -> str:
+    """"software", or "hardware (d3d11)" and the like, from what CAP_PROP_HW_ACCELERATION reports (-1, 0, NaN: none)."""
+    a = int(accel) if math.isfinite(accel) else 0
+    return f"hardware ({_ACCEL_NAMES.get(a, a)})" if a > 0 else "software"
+
+
+_Opened = tuple[cv2.VideoCapture, float, float, np.ndarray | None]  # capture, fps, frame count, first frame
+
+
+def _open_capture(src: str, params: list[int] | None = None) -> _Opened | None:
+    """The capture, what it says of the video and its first frame (None if none decodes); None when it does not open."""
+    cap = None
+    try:
+        cap = cv2.VideoCapture(src, cv2.CAP_ANY, params) if params else cv2.VideoCapture(src)
+        if cap.isOpened():
+            fps, n = cap.get(cv2.CAP_PROP_FPS), cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            ok, first = cap.read()
+            return cap, fps, n, first if ok and first is not None and first.size else None
+    except cv2.error:
+        pass
+    if cap is not None:
+        cap.release()
+    return None
+
+
+def _open_hardware(src: str) -> _Opened | None:
+    """The video opened with hardware decoding, or None where it is not used (see above)."""
+    if not hasattr(cv2, "CAP_PROP_HW_ACCELERATION"):  # OpenCV before 4.5.2
+        return None
+    hw = _open_capture(src, [cv2.CAP_PROP_HW_ACCELERATION, cv2.VIDEO_ACCELERATION_ANY])
+    if hw is None:
+        return None
+    if hw[3] is not None and decoder_name(hw[0].get(cv2.CAP_PROP_HW_ACCELERATION)) != "software":
+        sw = _open_capture(src)
+        if sw is not None:
+            try:  # (getBackendName raises on a released capture: compare first)
+                same = (sw[3] is not None and sw[0].getBackendName() == hw[0].getBackendName()
+                        and sw[3].shape == hw[3].shape and cv2.PSNR(sw[3], hw[3]) >= _HW_MIN_PSNR)
+            except cv2.error:
+                same = False
+            sw[0].release()
+            if same:
+                return hw
+    hw[0].release()  # software after all: a plain open, so the frames are exactly those without the option
+    return None
+
+
+class VideoReader:
+    """Frames of a video as (index, BGR frame), decoding only the frames that will be processed. `hw_decode` asks
+    for the hardware decoder where OpenCV offers one; `decoder` says what decodes ("software", "hardware (d3d11)")."""
+
+    def __init__(self, path: str | os.PathLike, hw_decode: bool = False):
         self.path = Path(path)
         self.cap = None
         self._tmp: Path | None = None
+        self.decoder = "software"
         _check_file(self.path)
         try:
             src, self._tmp = _capture_path(self.path)
         except OSError as e:
             raise InputError(f"Cannot read {self.path}: {e.strerror or e}") from e
-        try:
-            self.cap = cv2.VideoCapture(src)
-            opened = self.cap.isOpened()
-            if opened:
-                fps = self.cap.get(cv2.CAP_PROP_FPS)
-                n = self.cap.get(cv2.CAP_PROP_FRAME_COUNT)
-                ok, first = self.cap.read()
-        except cv2.error:
-            opened = False
-        if not opened:
+        opened = _open_hardware(src) if hw_decode else None
+        if opened is not None:
+            self.decoder = decoder_name(opened[0].get(cv2.CAP_PROP_HW_ACCELERATION))
+        else:
+            opened = _open_capture(src)
+        if opened is None:
             self.close()
             raise InputError(f"Not a readable video (unknown format, missing codec or damaged file): {self.path}")
-        if not ok or first is None or first.size == 0:
+        self.cap, fps, n, first = opened
+        if first is None:
             self.close()
             raise InputError(f"The video has no decodable frame (empty or broken): {self.path}")
         self._first: np.ndarray | None = first

@@ -760,7 +760,7 @@ class Engine:
         if media.media_kind(path) == "image":
             log.frames[0] = det(media.read_image(path), s.categories, s.det_conf)
             return log
-        with media.VideoReader(path) as video:
+        with media.VideoReader(path, hw_decode=s.hw_decode) as video:
             total = video.info.frame_count
             stop = None if max_frames is None else max_frames
             for idx, frame in video.frames(step=s.sample_ft, stop=stop):

@@ -30,6 +30,9 @@ class Settings:
     keep_frames: bool = True  # attach decoded frames to per-frame results (the GUI shows them)
     speed: str = DEFAULT_SPEED  # one of rules.SPEEDS: how often the detector runs (exact: every processed frame)
     index_footage: bool = True  # keep every track a search saw in the footage index: later questions need no decoding
+    # decode videos on the GPU where OpenCV offers it (else software, media.VideoReader). Opt-in: its speed-up could
+    # not be measured on this project's machines (no hardware decoder there)
+    hw_decode: bool = False
 
     def __post_init__(self):
         # a frozen record stays hashable: the per-category overrides are kept as sorted (category, value) pairs

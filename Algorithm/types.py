@@ -159,6 +159,7 @@ class Stats:
     tracks: int = 0
     seconds: float = 0.0
     frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
+    decoder: str = ""  # what decoded the video: "software", "hardware (d3d11)", ... ("": an image, or an older file)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -359,7 +360,8 @@ class SearchReport:
         s = self.settings
         # "sampleFt" keeps the key of the first results files (readers of version 1 rely on it).
         return {"device": s.device, "sampleFt": s.sample_ft, "threshold": s.threshold, "thresholds": dict(self.thresholds),
-                "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories), "speed": s.speed}
+                "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories), "speed": s.speed,
+                "hw_decode": s.hw_decode}
 
     def to_json(self) -> dict:
         return {

@@ -87,6 +87,12 @@ class SettingsDialog(QDialog):
         self.speed.currentIndexChanged.connect(self._refresh)
         form.addRow("Speed", pack(self.speed, self.speed_note, vertical=True))
 
+        self.hw_decode = QCheckBox("Hardware video decoding (when the system offers it)")
+        self.hw_decode.setChecked(bool(s.hw_decode))
+        hw_hint = hint_label("Decodes videos on the graphics card where OpenCV supports it, else as before (software); "
+                             "the results record which was used. Off by default: its gain is not measured.")
+        form.addRow("Decoding", pack(self.hw_decode, hw_hint, vertical=True))
+
         # one threshold per category (a person model's distances say nothing about a vehicle model's); a single
         # override from an older version (or the CLI's --threshold) shows in each category and is saved per category
         defaults = {c: engine.default_threshold(c) for c in CATEGORIES}
@@ -258,6 +264,7 @@ class SettingsDialog(QDialog):
                            if not self.use_defaults[c].isChecked()},
             "tracking": self.tracking.isChecked(),
             "speed": self.speed.currentData(),
+            "hw_decode": self.hw_decode.isChecked(),
             "categories": tuple(c for c, cb in self.cats.items() if cb.isChecked()),
         }
 

@@ -48,6 +48,8 @@ def load(engine: Engine) -> Settings:
         kw["tracking"] = _bool(q.value("run/tracking"))
     if q.contains("run/speed"):
         kw["speed"] = str(q.value("run/speed"))
+    if q.contains("run/hwDecode"):
+        kw["hw_decode"] = _bool(q.value("run/hwDecode"))
     if q.contains("run/categories"):
         cats = q.value("run/categories")
         cats = [cats] if isinstance(cats, str) else list(cats or [])
@@ -74,6 +76,7 @@ def save(s: Settings) -> None:
         q.setValue(f"run/threshold_{c}", "" if c not in per else float(per[c]))
     q.setValue("run/tracking", bool(s.tracking))
     q.setValue("run/speed", s.speed)
+    q.setValue("run/hwDecode", bool(s.hw_decode))
     q.setValue("run/categories", list(s.categories))
     q.sync()
 

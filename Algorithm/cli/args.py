@@ -48,6 +48,12 @@ def add_speed(p: argparse.ArgumentParser) -> None:
                    help="how often the detector runs: " + "; ".join(f"{m.name}: {m.trades}" for m in rules.SPEEDS.values()))
 
 
+def add_hw_decode(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--hw-decode", action="store_true",
+                   help="decode videos on the GPU where OpenCV offers it (falls back to software; the results record "
+                   "which decoder was used)")
+
+
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=rules.DEVICES, default="auto")
 

@@ -58,6 +58,7 @@ def add_parsers(sub) -> None:
     ix.add_argument("--force", action="store_true", help="process files again even when already indexed")
     ix.add_argument("--max-frames", type=int, help="stop each video after this many frames (indexed as partial)")
     A.add_speed(ix)
+    A.add_hw_decode(ix)
     A.add_device(ix)
     ix.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -115,7 +116,7 @@ def run(args) -> int:
 def _index(args) -> int:
     from Algorithm.cli.progress import drain
 
-    eng = _engine(args, speed=args.speed)
+    eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
     failed = indexed = 0
     for path in args.paths:
         report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force,

@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-tracking", action="store_true")
     s.add_argument("--tracker", choices=TRACKERS, default="bytetrack")
     A.add_speed(s)
+    A.add_hw_decode(s)
     s.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
     A.add_device(s)
     s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
@@ -295,7 +296,8 @@ def _search(args) -> int:
 
     cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
-                  tracker=args.tracker, categories=cats, device=args.device, speed=args.speed)
+                  tracker=args.tracker, categories=cats, device=args.device, speed=args.speed,
+                  hw_decode=args.hw_decode)
     report = drain(eng.search(args.path, max_frames=args.max_frames), args.quiet)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")

@@ -31,7 +31,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         return res
     s = stages.settings
     stopped = False
-    with media.VideoReader(path) as video:
+    with media.VideoReader(path, hw_decode=s.hw_decode) as video:
         info = video.info
         src = Source(str(path), "video", info.width, info.height, info.fps, info.frame_count)
         indexing = _begin_index(stages, src, start_frame)
@@ -50,6 +50,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         finally:
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
+    res.stats.decoder = video.decoder
     if indexing:
         # Complete when the run was not stopped and no frame it would have processed was left (a run cut by
         # max_frames stops short of the end, unless the video ends first).

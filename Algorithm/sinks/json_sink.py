@@ -58,7 +58,8 @@ def _report(d: dict) -> SearchReport:
     thresholds = {str(c): float(v) for c, v in (s.get("thresholds") or {}).items()}
     settings = Settings(device=s["device"], sample_ft=int(s["sampleFt"]), threshold=s.get("threshold"),
                         tracking=bool(s["tracking"]), tracker=s.get("tracker", Settings.tracker),
-                        categories=tuple(s["categories"]), speed=s.get("speed", "exact"))
+                        categories=tuple(s["categories"]), speed=s.get("speed", "exact"),
+                        hw_decode=bool(s.get("hw_decode", False)))
     settings.validate()
     return SearchReport(str(d["root"]), settings, _models(d.get("models") or {}, thresholds), thresholds,
                         [_file(f) for f in d["files"]], str(d["created"]), origin=str(d.get("origin", "search")))

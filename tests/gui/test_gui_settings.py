@@ -119,3 +119,29 @@ def test_add_a_model_and_switch_a_category_to_it(qtbot, gui_engine, tmp_path, di
         dlg.accept()
     assert gui_engine._gallery.models_in_use()["my_osnet"] == 2
     app_settings.qsettings().clear()
+
+
+def test_hardware_decoding_checkbox_applies_and_persists(qtbot, gui_engine, tmp_path, dialogs):
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    assert "Hardware video decoding" in dlg.hw_decode.text() and not dlg.hw_decode.isChecked()  # off by default
+    dlg.hw_decode.setChecked(True)
+    assert dlg.values()["hw_decode"] is True
+    dlg.accept()
+    assert gui_engine.settings.hw_decode is True
+    other = Engine(tmp_path / "other.db")
+    try:
+        assert other.settings.hw_decode is False
+        assert app_settings.load(other).hw_decode is True  # a fresh engine gets it from QSettings
+        again = SettingsDialog(other)
+        qtbot.addWidget(again)
+        assert again.hw_decode.isChecked()
+        again.hw_decode.setChecked(False)
+        again.accept()
+        third = Engine(tmp_path / "third.db")
+        assert app_settings.load(third).hw_decode is False
+        third.close()
+    finally:
+        other.close()
+        app_settings.qsettings().clear()
+    assert not dialogs.shown
