@@ -25,7 +25,9 @@ goes through `begin_source` / `add_tracks` / `finish`: one SQLite transaction (t
 with other cell counts (the app's recipe otherwise: 30 training points a cell, 10 k-means iterations) to see
 what would meet the targets without changing the app. `--trained-at T` measures the index the app really holds
 between retrains: built by build_vectors at T tracks, then grown by add_with_ids to each size (the app trains
-its cells again only past RETRAIN_GROWTH x the size they were trained for).
+its cells again only past RETRAIN_GROWTH x the size they were trained for). `--crossing` times the app's own switch
+at IVF_FROM through a FootageIndex: the add of 1,000 tracks that crosses it, nearest() while the IVF index is
+built on its thread, the build's wall time, and nearest() once it is swapped in.
 
 Synthetic features shaped like ReID features, as bench_search.py makes them: L2-normalised 512-d, 5 tracks
 per identity, identities grouped into 1,000 "looks", plus a component shared by every vector (same
@@ -39,6 +41,7 @@ person ~0.91 cosine, different people ~0.45).
     python bench/bench_index.py --nlist 1024,4096        # other IVF cell counts at each IVF size
     python bench/bench_index.py --trained-at 50000       # the app's index grown from cells trained at 50k (no retrain yet)
     python bench/bench_index.py --trained-at 200000:2048 # ... from 2,048 cells trained at 200k
+    python bench/bench_index.py --crossing --sizes 1000  # the add that crosses IVF_FROM, the build on its thread
 """
 from __future__ import annotations
 
@@ -235,6 +238,55 @@ def time_nearest(store, qs, gts, k: int, ivf=None):
             float(np.mean(ndis)) if ndis else None)
 
 
+def crossing(n_queries: int) -> None:
+    """The app's switch to IVF at IVF_FROM, as a writer and a searcher see it (see the module docstring)."""
+    from Algorithm.storage import footage_index as F
+
+    n = F.IVF_FROM + 1000
+    vecs, model = make_tracks(n, seed=7)
+    tmp = Path(tempfile.mkdtemp(prefix="reid-bench-crossing-"))
+    store = F.FootageIndex(tmp / "crossing.db")
+    store.db.execute("PRAGMA synchronous=OFF")
+    box = np.array([[0, 0, 60, 160]] * 2, np.float32)
+
+    def write(name: str, part: np.ndarray) -> float:
+        (tmp / name).write_bytes(name.encode() * 100)
+        t0 = time.perf_counter()
+        w = store.begin_source(tmp / name, fps=25.0)
+        w.add_tracks([F.TrackRecord(CATEGORY, k, np.array([0, 2]), box, 0, (0, 0, 60, 160), {MODEL: F.ModelFeatures(v)})
+                      for k, v in enumerate(part)])
+        w.finish()
+        return time.perf_counter() - t0
+
+    for a in range(0, F.IVF_FROM - 1, 5000):
+        write(f"fill-{a}.mp4", vecs[a : min(a + 5000, F.IVF_FROM - 1)])
+    qs = [queries(model, n, 10, seed=i) for i in range(n_queries)]
+
+    def nearest_ms(i: int) -> float:
+        t0 = time.perf_counter()
+        store.nearest(MODEL, CATEGORY, qs[i % len(qs)], 10)
+        return 1e3 * (time.perf_counter() - t0)
+
+    before = [nearest_ms(i) for i in range(n_queries)]  # the first call loads the exact index
+    t0 = time.perf_counter()
+    t_add = write("crossing.mp4", vecs[F.IVF_FROM - 1 :])
+    build, during = store._vectors[(MODEL, CATEGORY)].build, []
+    while build is not None and build.is_alive():
+        during.append(nearest_ms(len(during)))
+        time.sleep(0.25)
+    t_build = time.perf_counter() - t0
+    during = during or [float("nan")]  # built before the first look
+    after = [nearest_ms(i) for i in range(n_queries)]
+    kind, size = store.index_kind(MODEL, CATEGORY), store.index_size(MODEL, CATEGORY)
+    print(f"   crossing IVF_FROM={F.IVF_FROM:,d}: the add of 1,000 tracks that crosses it {t_add:.3f} s; swapped in "
+          f"the index built on its thread {t_build:.1f} s after the add began (now {kind}, {size:,d}); "
+          f"nearest(10 vectors, k=10) median / max: before {np.median(before[1:]):.1f} / {max(before[1:]):.1f} ms, "
+          f"during the build {np.median(during):.1f} / {max(during):.1f} ms ({len(during)} calls), after "
+          f"{np.median(after):.1f} / {max(after):.1f} ms; events {store.events}", flush=True)
+    store.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,100000,1000000")
@@ -244,6 +296,8 @@ def main(argv=None) -> int:
     ap.add_argument("--trained-at", default="",
                     help="also the app's index grown to each size from one trained at these sizes (e.g. 50000; "
                          "T:CELLS trains CELLS cells at T)")
+    ap.add_argument("--crossing", action="store_true",
+                    help="also the add that crosses IVF_FROM and nearest() while the index is built on its thread")
     ap.add_argument("--video", type=Path, default=C.PED_VIDEO, help="real video for part 1 (default: the pedestrian video)")
     ap.add_argument("--frames", type=int, default=300, help="its first N frames (default 300; 0: skip part 1)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved index + search passes on the real video (default 3)")
@@ -261,6 +315,9 @@ def main(argv=None) -> int:
     from Algorithm.storage import footage_index as F
 
     F.SAVE_EVERY_S = float("inf")  # saving is timed on its own below, not inside the add
+    if args.crossing:
+        crossing(args.queries)
+        gc.collect()
     sizes = [int(s) for s in args.sizes.split(",")]
     nprobes = [int(p) for p in args.nprobe.split(",") if p]
     nlists = [int(p) for p in args.nlist.split(",") if p]

@@ -10,9 +10,11 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -299,6 +301,15 @@ def test_index_follows_another_process(tmp_path):
     assert_agree(store)
 
 
+def settle(store: FootageIndex) -> None:
+    """Waits for the indexes being built again on a thread (FootageIndex._rebuild) to be taken in."""
+    for v in list(store._vectors.values()):
+        t = v.build
+        if t is not None:
+            t.join(60)
+            assert not t.is_alive()
+
+
 def test_switches_to_ivf_past_the_limit_and_back(tmp_path, monkeypatch):
     monkeypatch.setattr(fx, "IVF_FROM", 600)
     monkeypatch.setattr(fx, "IVF_MIN_LIST", 8)
@@ -311,6 +322,7 @@ def test_switches_to_ivf_past_the_limit_and_back(tmp_path, monkeypatch):
         with store.source(paths[-1]) as w:
             w.add_tracks([track(rng, k, n=2) for k in range(100)])
         store.index_size(A, "person")
+    settle(store)
     assert store.index_kind(A, "person") == "ivf" and ("switched", A, "person") in store.events
     assert_agree(store)
     store.close()
@@ -318,8 +330,146 @@ def test_switches_to_ivf_past_the_limit_and_back(tmp_path, monkeypatch):
     assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
     for p in paths[:6]:
         store.remove_source(p)
+    settle(store)
     assert store.index_kind(A, "person") == "flat" and store.index_size(A, "person") == 200
     assert_agree(store)
+
+
+# -- the index built again on a thread ---------------------------------------------------------------
+@pytest.fixture
+def gated(monkeypatch):
+    """Small IVF thresholds, and build_vectors held at a gate once armed (by whichever thread runs it), so a
+    test acts while an index is being built. Yields (armed, started, gate, builders)."""
+    monkeypatch.setattr(fx, "IVF_FROM", 300)
+    monkeypatch.setattr(fx, "IVF_MIN_LIST", 8)
+    armed, started, gate, builders = threading.Event(), threading.Event(), threading.Event(), []
+    real = fx.build_vectors
+
+    def build(vectors, ids, dim):
+        if armed.is_set():
+            builders.append(threading.current_thread())
+            started.set()
+            gate.wait(30)  # a build inside the add would hold the add this long
+        return real(vectors, ids, dim)
+
+    monkeypatch.setattr(fx, "build_vectors", build)
+    yield armed, started, gate, builders
+    gate.set()  # never leave a build thread waiting
+
+
+def _add_source(store, tmp_path, name, rng, n):
+    """Indexes n one-model tracks as a new source; returns their aggregates by track id and the call's seconds."""
+    tracks = [track(rng, k, n=2) for k in range(n)]
+    t0 = time.perf_counter()
+    with store.source(video(tmp_path, name, size=100, seed=len(name))) as w:
+        w.add_tracks(tracks)
+    spent = time.perf_counter() - t0
+    ids = [t.id for t in store.tracks(tmp_path / name)]
+    return dict(zip(ids, (t.features[A].aggregate for t in tracks))), spent
+
+
+def _exact_hit(store, vec) -> tuple[int, float]:
+    return store.nearest(A, "person", vec, 1)[0][0]
+
+
+def test_crossing_the_size_builds_on_a_thread_while_the_old_index_answers(tmp_path, gated):
+    armed, started, gate, builders = gated
+    store = FootageIndex(tmp_path / "f.db")
+    store.db.execute("PRAGMA synchronous=OFF")
+    rng = np.random.default_rng(20)
+    first = {}
+    for s in range(5):
+        first.update(_add_source(store, tmp_path, f"a{s}.mp4", rng, 50)[0])
+    assert store.index_kind(A, "person") == "flat" and store.index_size(A, "person") == 250
+
+    armed.set()
+    crossing, spent = _add_source(store, tmp_path, "cross.mp4", rng, 100)  # 350 >= IVF_FROM
+    # (a) the add returned while the build waits at the gate, on another thread
+    assert started.wait(5) and not gate.is_set() and spent < 5
+    assert builders and all(b is not threading.main_thread() for b in builders)
+    assert ("building", A, "person") in store.events and store._vectors[(A, "person")].build.is_alive()
+
+    # (b) meanwhile the old index answers and follows adds and removals
+    during, _ = _add_source(store, tmp_path, "during.mp4", rng, 60)
+    store.remove_source(tmp_path / "a0.mp4")
+    removed = [i for i in first if i not in {t.id for t in store.tracks()}]
+    assert len(removed) == 50
+    assert store.index_kind(A, "person") == "flat" and store.index_size(A, "person") == 360
+    for tid, vec in [*list(crossing.items())[:3], *list(during.items())[:3]]:
+        assert _exact_hit(store, vec) == (tid, pytest.approx(0, abs=1e-5))
+    assert all(_exact_hit(store, first[i])[0] != i for i in removed[:3])
+
+    # (c) taken in: cells for RETRAIN_GROWTH x the snapshot, and exactly SQLite's tracks, with the changes made
+    # during the build caught up by id
+    gate.set()
+    settle(store)
+    v = store._vectors[(A, "person")]
+    assert v.kind == "ivf" and ("switched", A, "person") in store.events and v.trained_n == 350
+    assert faiss.extract_index_ivf(v.index).nlist == fx._nlist_for(fx.RETRAIN_GROWTH * 350) > fx._nlist_for(350)
+    ids, _ = store.features(A, "person")
+    assert sorted(index_ids(v.index).tolist()) == ids.tolist() and v.index.ntotal == 360
+    assert v.revision == store._key_revision(A, "person")
+    for tid, vec in [*list(during.items())[-3:], *list(crossing.items())[-3:]]:
+        assert _exact_hit(store, vec) == (tid, pytest.approx(0, abs=1e-5))
+    assert all(_exact_hit(store, first[i])[0] != i for i in removed[-3:])
+
+    # past RETRAIN_GROWTH x the trained size the cells are trained again, the same way
+    armed.clear()
+    for s in range(3):
+        _add_source(store, tmp_path, f"grow{s}.mp4", rng, 400)
+        settle(store)
+    v = store._vectors[(A, "person")]
+    assert v.trained_n > 4 * 350 and faiss.extract_index_ivf(v.index).nlist == fx._nlist_for(4 * v.trained_n)
+    assert_agree(store)
+    store.close()
+    store = FootageIndex(tmp_path / "f.db")
+    assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
+    assert_agree(store)
+    store.close()
+
+
+def test_closing_during_a_build_keeps_the_saved_index_consistent(tmp_path, gated):
+    armed, started, gate, builders = gated
+    store = FootageIndex(tmp_path / "f.db")
+    store.db.execute("PRAGMA synchronous=OFF")
+    rng = np.random.default_rng(21)
+    for s in range(5):
+        _add_source(store, tmp_path, f"a{s}.mp4", rng, 50)
+    assert store.index_size(A, "person") == 250
+    armed.set()
+    _add_source(store, tmp_path, "cross.mp4", rng, 100)
+    assert started.wait(5)
+    late, _ = _add_source(store, tmp_path, "late.mp4", rng, 20)
+    build = store._vectors[(A, "person")].build
+    t0 = time.perf_counter()
+    store.close()  # the build is still at the gate: close neither waits for it nor saves it
+    assert time.perf_counter() - t0 < 5 and build.is_alive()
+    saved = store._vector_file(A, "person")
+    on_disk = saved.read_bytes()
+
+    gate.set()  # the abandoned build ends, finds its store closed and drops its index
+    build.join(60)
+    assert not build.is_alive() and saved.read_bytes() == on_disk
+    assert ("switched", A, "person") not in store.events
+    assert not list(store.vectors_dir.glob("*.part"))
+
+    armed.clear()
+    store = FootageIndex(tmp_path / "f.db")  # the old index, as saved at close, matching SQLite's revision
+    assert store.index_kind(A, "person") == "flat" and store.events == [("loaded", A, "person")]
+    assert store.index_size(A, "person") == 370
+    tid, vec = next(iter(late.items()))
+    assert _exact_hit(store, vec) == (tid, pytest.approx(0, abs=1e-5))
+    assert_agree(store)
+    store.remove_source(tmp_path / "a0.mp4")  # the next change starts the build again
+    assert ("building", A, "person") in store.events
+    settle(store)
+    assert store.index_kind(A, "person") == "ivf" and store.index_size(A, "person") == 320
+    assert_agree(store)
+    store.close()
+    store = FootageIndex(tmp_path / "f.db")
+    assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
+    assert_agree(store)
+    store.close()
 
 
 # -- killed writers ----------------------------------------------------------------------------------

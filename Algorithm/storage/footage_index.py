@@ -19,6 +19,8 @@ incrementally (add_with_ids for new tracks, remove_ids for removed ones), is sav
   a killed run or a change by another process,
 - rebuilt from SQLite only when the file is missing or unreadable.
 `nearest` checks that revision on every call (one indexed SELECT), so another process's changes are seen.
+Past a size threshold (exact to IVF, IVF cells trained again) the index is built anew on a thread while the
+old one keeps answering and following changes, then swapped in (`_rebuild`).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import json
 import os
 import sqlite3
 import struct
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator
@@ -297,16 +300,20 @@ def _clean_vectors(v: np.ndarray, what: str) -> np.ndarray:
 # figure for one vector: 15 ms); IVF-Flat (add_with_ids and remove_ids work, unlike HNSW in faiss) answers
 # at 100k in 20-55 ms with nprobe 8-16 and recall@10 0.997-1.000 (nprobe 32: 60-100 ms, 1.000). Hence exact
 # below IVF_FROM tracks, IVF-Flat from it, back to exact below IVF_FROM / 2 (hysteresis, so a size around the
-# limit does not switch back and forth). 1M was not measured in this session (bench_index.py --sizes 1000000).
+# limit does not switch back and forth).
 IVF_FROM = 50_000
 IVF_NPROBE = 16
+# The cell cap: 4096 cells already take ~3.5 min to build at 800k on 2 cores (k-means on 30 x 4096 points, then
+# every vector against every cell); past 3.2M the cells stay 4096 and hold more.
 IVF_MIN_LIST, IVF_MAX_LIST = 256, 4096
 IVF_TRAIN_PER_LIST = 30  # k-means sample: 30 points per cell (faiss warns below 39; 30 measured as enough)
 IVF_NITER = 10  # k-means iterations: 10 are plenty for recall, the default 25 triples the training
-# IVF cells are trained once for the size at that time; past RETRAIN_GROWTH x that size the cells are too
-# full (every query scans RETRAIN_GROWTH x more vectors) and are trained again: a rebuild at most every
-# 16-fold growth, i.e. at ~50k and ~800k on the way to 1M, never per change.
-RETRAIN_GROWTH = 16
+# A query's cost follows the vectors in the cells it probes, and cells trained at n fill up as the index grows.
+# So they are trained for the size the index reaches before its next training (RETRAIN_GROWTH x n) and trained
+# again past it: at 50k (1024 cells), 200k (2048), 800k (4096), 3.2M. Just before a training, the grown index
+# answered in 29 ms at 200k and 33 ms at 800k (512 cells trained at 50k and a 16x rule: 78 and 325 ms). The
+# build (~23 s at 50k, ~1 min at 200k, ~3.5 min at 800k) runs on a thread, never inside the add (_rebuild).
+RETRAIN_GROWTH = 4
 SAVE_EVERY_S = 30.0
 _MAGIC = b"REIDFVX1"
 
@@ -317,7 +324,8 @@ def _nlist_for(n: int) -> int:
 
 
 def build_vectors(vectors: np.ndarray, ids: np.ndarray, dim: int) -> tuple[faiss.Index, str, int]:
-    """(index, kind, size it was trained for) for these vectors: exact below IVF_FROM, IVF-Flat past it."""
+    """(index, kind, size it was trained at) for these vectors: exact below IVF_FROM, IVF-Flat past it with
+    cells for the size it may reach before the next training (RETRAIN_GROWTH x)."""
     vectors = np.ascontiguousarray(vectors, np.float32).reshape(-1, dim)
     ids = np.ascontiguousarray(ids, np.int64)
     n = len(vectors)
@@ -325,7 +333,7 @@ def build_vectors(vectors: np.ndarray, ids: np.ndarray, dim: int) -> tuple[faiss
         index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         kind = "flat"
     else:
-        nlist = _nlist_for(n)
+        nlist = _nlist_for(RETRAIN_GROWTH * n)
         quant = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quant, dim, nlist, faiss.METRIC_INNER_PRODUCT)
         index.own_fields = True
@@ -360,6 +368,30 @@ class _Vectors:
     trained_n: int
     revision: int
     saved: bool
+    build: threading.Thread | None = None  # the index being built again for it (_rebuild), if any
+
+
+def _select_features(db: sqlite3.Connection, model: str, category: str,
+                     only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(track ids, aggregate features) of one model and category by id, all or those of `only`."""
+    sql = ("SELECT t.id, f.dim, f.aggregate FROM features f JOIN tracks t ON t.id = f.track_id "
+           "WHERE f.model = ? AND t.category = ?")
+    if only is None:
+        rows = db.execute(sql + " ORDER BY t.id", (model, category)).fetchall()
+    else:
+        part = [int(i) for i in only]
+        rows = [r for a in range(0, len(part), 500) for r in db.execute(
+            sql + f" AND t.id IN ({','.join('?' * len(part[a : a + 500]))})", (model, category, *part[a : a + 500]))]
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    vecs = stack_vectors(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        mixed=lambda sizes: ModelError(
+            f"The footage index holds features of different sizes {sizes} under ReID model '{model}': they "
+            "come from different versions of that model and cannot be compared. Process those sources again."),
+        damaged=lambda bad: GalleryError(
+            f"The stored features of track(s) {bad[:5]} are damaged; process their sources again"))
+    return np.fromiter((r[0] for r in rows), np.int64, len(rows)), vecs
 
 
 # ------------------------------------------------------------------------------------------------ the store
@@ -399,7 +431,8 @@ class FootageIndex(SqliteStore):
     def __init__(self, path: str | Path):
         self._vectors: dict[tuple[str, str], _Vectors] = {}
         self._last_save = time.monotonic()
-        self.events: list[tuple[str, str, str]] = []  # (loaded | caught_up | rebuilt | switched, model, category)
+        # (loaded | caught_up | rebuilt | building | switched | build_failed, model, category)
+        self.events: list[tuple[str, str, str]] = []
         super().__init__(path)
         self.vectors_dir = self.path.with_name(self.path.name + ".vectors")
 
@@ -416,8 +449,9 @@ class FootageIndex(SqliteStore):
                 self.db.close()
                 self.db = None
 
-    def _key_revision(self, model: str, category: str) -> int:
-        row = self.db.execute("SELECT revision FROM index_revisions WHERE model=? AND category=?", (model, category)).fetchone()
+    def _key_revision(self, model: str, category: str, db: sqlite3.Connection | None = None) -> int:
+        row = (db or self.db).execute("SELECT revision FROM index_revisions WHERE model=? AND category=?",
+                                      (model, category)).fetchone()
         return int(row[0]) if row else 0
 
     @staticmethod
@@ -582,32 +616,65 @@ class FootageIndex(SqliteStore):
 
     def _maybe_switch(self, key, v: _Vectors) -> None:
         n = v.index.ntotal
-        if (v.kind == "flat" and n >= IVF_FROM) or (v.kind == "ivf" and (n < IVF_FROM // 2 or n > RETRAIN_GROWTH * v.trained_n)):
-            ids, vecs = self.features(*key)  # SQLite is the truth; a size threshold crossed, not a change
-            v.index, v.kind, v.trained_n = build_vectors(vecs, ids, v.dim)
+        if v.build is None and ((v.kind == "flat" and n >= IVF_FROM)
+                                or (v.kind == "ivf" and (n < IVF_FROM // 2 or n > RETRAIN_GROWTH * v.trained_n))):
+            v.build = threading.Thread(target=self._rebuild, args=(key, v), name="footage-index build", daemon=True)
+            v.build.start()
+            self.events.append(("building", *key))
+
+    def _rebuild(self, key, v: _Vectors) -> None:
+        """Builds v's index again from SQLite on its own thread and connection; v keeps answering and taking
+        changes meanwhile, then takes the new index under the lock. A close() meanwhile drops the build: the
+        file saved is the old index, consistent with its revision, and the next change starts a build again."""
+        faiss.omp_set_num_threads(max(1, faiss.omp_get_max_threads() - 1))  # this thread's: a core left to the app
+        new = None
+        try:
+            db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            try:
+                ids, vecs = _select_features(db, *key)  # a snapshot: SQLite is the truth
+                index, kind, trained = build_vectors(vecs, ids, v.dim)
+                new = _Vectors(index, kind, v.dim, trained, 0, False)
+                del ids, vecs
+                if self.db is not None:  # the tracks added and removed during the build, still outside the lock
+                    new.revision = self._sync(db, key, new)
+            finally:
+                db.close()
+        except Exception:  # derived data: the old index stays, and the next change tries again
+            new = None
+        with self._lock:
+            v.build = None
+            if self.db is None or self._vectors.get(key) is not v:
+                return
+            if new is None:
+                self.events.append(("build_failed", *key))
+                return
+            v.index, v.kind, v.trained_n, v.revision, v.saved = new.index, new.kind, new.trained_n, new.revision, False
             self.events.append(("switched", *key))
+            if v.revision != self._key_revision(*key):  # committed between the sync and the lock: a few tracks
+                self._catch_up(key, v)
 
-    def _features_of(self, key, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        ids, vecs = self.features(*key)
-        if only is not None:
-            keep = np.isin(ids, only)
-            ids, vecs = ids[keep], vecs[keep]
-        return ids, vecs
-
-    def _catch_up(self, key, v: _Vectors) -> None:
-        rev = self._key_revision(*key)
-        have = index_ids(v.index)
-        want = np.fromiter((r[0] for r in self.db.execute(
-            "SELECT t.id FROM tracks t JOIN features f ON f.track_id = t.id WHERE f.model = ? AND t.category = ?", key)),
-            np.int64)
-        gone = np.setdiff1d(have, want)
-        new = np.setdiff1d(want, have)
+    def _sync(self, db: sqlite3.Connection, key, v: _Vectors) -> int:
+        """Adds to and removes from v's index what differs from SQLite's tracks, by id; returns the revision it
+        then holds. One read transaction: the revision must match the ids even while this process writes."""
+        db.execute("BEGIN")
+        try:
+            rev = self._key_revision(*key, db=db)
+            want = np.fromiter((r[0] for r in db.execute(
+                "SELECT t.id FROM tracks t JOIN features f ON f.track_id = t.id WHERE f.model = ? AND t.category = ?",
+                key)), np.int64)
+            have = index_ids(v.index)
+            gone = np.setdiff1d(have, want)
+            ids, vecs = _select_features(db, *key, np.setdiff1d(want, have))
+        finally:
+            db.execute("COMMIT")
         if len(gone):
             v.index.remove_ids(gone)
-        if len(new):
-            ids, vecs = self._features_of(key, new)
+        if len(ids):
             self._add(key, v, ids, vecs)
-        v.revision, v.saved = rev, False
+        return rev
+
+    def _catch_up(self, key, v: _Vectors) -> None:
+        v.revision, v.saved = self._sync(self.db, key, v), False
         self.events.append(("caught_up", *key))
         self._maybe_switch(key, v)
 
@@ -853,19 +920,7 @@ class FootageIndex(SqliteStore):
     def features(self, model: str, category: str) -> tuple[np.ndarray, np.ndarray]:
         """(track ids, aggregate features) of one model and category, by id; refuses mixed dimensions."""
         with self._lock:
-            rows = self.db.execute(
-                "SELECT t.id, f.dim, f.aggregate FROM features f JOIN tracks t ON t.id = f.track_id "
-                "WHERE f.model = ? AND t.category = ? ORDER BY t.id", (model, category)).fetchall()
-        if not rows:
-            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
-        vecs = stack_vectors(
-            [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-            mixed=lambda sizes: ModelError(
-                f"The footage index holds features of different sizes {sizes} under ReID model '{model}': they "
-                "come from different versions of that model and cannot be compared. Process those sources again."),
-            damaged=lambda bad: GalleryError(
-                f"The stored features of track(s) {bad[:5]} are damaged; process their sources again"))
-        return np.fromiter((r[0] for r in rows), np.int64, len(rows)), vecs
+            return _select_features(self.db, model, category)
 
     def check(self) -> list[str]:
         """Integrity problems found (empty list when sound)."""
