@@ -9,6 +9,11 @@ immune to whatever else the machine is doing (other processes change both sides 
 
     python bench/bench_pipeline.py                  # 300 frames (two people walk through)
     python bench/bench_pipeline.py --frames 0       # the whole video
+    python bench/bench_pipeline.py --crowd --frames 200   # a dense scene: ~33 people in view (crowd_video.py)
+    python bench/bench_pipeline.py --video cam.mp4 --reid osnet_x0_25_msmt17   # any video, another ReID model
+
+Targets: ratio >= 0.90 on the pedestrian video; on a dense scene (--crowd, or --video of a crowd) ratio >= 0.95
+and at most 2.5 ReID crops per track.
 """
 from __future__ import annotations
 
@@ -41,6 +46,8 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=300, help="frames of the video to read (0: all); default 300")
     ap.add_argument("--step", type=int, default=1, help="sampleFt: process every k-th frame (default 1)")
     ap.add_argument("--video", type=Path, default=C.PED_VIDEO)
+    ap.add_argument("--crowd", action="store_true", help="the synthetic crowd of bench/crowd_video.py (a dense scene)")
+    ap.add_argument("--reid", default="", help="person ReID model (default: the active one, models.json)")
     ap.add_argument("--backend", choices=["", "onnx", "ultralytics"], default="", help="detector backend (default: models.json)")
     ap.add_argument("--no-breakdown", action="store_true", help="do not time the stages of the pipeline")
     args = ap.parse_args(argv)
@@ -54,14 +61,21 @@ def main(argv=None) -> int:
 
     # exact: the detector on every processed frame, the overhead of the rest measured against it
     settings = Settings(device="cpu", sample_ft=args.step, speed="exact")
-    eng = Engine(Path(tempfile.mkdtemp(prefix="reid-bench-")) / "gallery.db", settings)
+    tmp = Path(tempfile.mkdtemp(prefix="reid-bench-"))
+    if args.crowd:
+        import crowd_video
+
+        args.video = crowd_video.make(tmp / "crowd.mp4", frames=max(300, args.frames))
+    eng = Engine(tmp / "gallery.db", settings)
+    if args.reid:
+        eng.set_active_model("person", args.reid)  # the bench's own model config (REID_LOCAL_CONFIG, _common.py)
     if args.backend:
         spec = eng._registry.get(eng._registry.detector)
         eng._registry.models[spec.name] = replace(spec, backend=args.backend)
     ids = C.register_gallery(eng)
     det = eng.detector()
-    print(f"   detector: {eng._registry.detector} backend={det.spec.backend} provider={det.provider}; "
-          f"gallery: {len(ids)} identities")
+    print(f"   detector: {eng._registry.detector} backend={det.spec.backend} provider={det.provider}; ReID: "
+          f"{eng.reid_model_name('person')}; gallery: {len(ids)} identities; video: {args.video.name}")
     s = eng.settings
     max_frames = args.frames or None
 
@@ -122,8 +136,10 @@ def main(argv=None) -> int:
     fps_full, fps_det = n / t_full, n / side["det_alone"]
     ratio = fps_full / fps_det
 
+    per_track = res.stats.reid_crops / max(1, res.stats.tracks)
     print(f"   frames processed: {n} (of {res.stats.frames_read} read, sampleFt {s.sample_ft}); "
-          f"detections {res.stats.detections}, tracks {res.stats.tracks}, ReID crops {res.stats.reid_crops}")
+          f"detections {res.stats.detections} ({res.stats.detections / max(1, n):.1f} a frame), tracks "
+          f"{res.stats.tracks}, ReID crops {res.stats.reid_crops} ({per_track:.2f} a track)")
     found = {sg.label: sum(g.hits for g in sg.segments) for sg in res.sightings}
     print(f"   sightings (label: frames): {found}")
     print(f"   full search:     {fps_full:7.2f} fps  ({1e3 * t_full / n:6.1f} ms/frame)")
@@ -135,8 +151,13 @@ def main(argv=None) -> int:
             print(f"     {name:14s} {1e3 * t.seconds / n:7.2f}   ({t.calls} calls)")
             accounted += t.seconds
         print(f"     {'rest':14s} {1e3 * (t_full - accounted) / n:7.2f}   (decode, sightings, results, bookkeeping)")
-    verdict = "MET" if ratio >= 0.90 else "NOT MET"
-    print(f"RESULT pipeline_ratio={ratio:.3f} (target >= 0.90: {verdict})")
+    dense = res.stats.detections / max(1, n) >= 10  # a crowd: the issue's dense-scene targets apply
+    if dense:
+        verdict = "MET" if ratio >= 0.95 and per_track <= 2.5 else "NOT MET"
+        target = f"dense scene: ratio >= 0.95 and crops/track <= 2.5: {verdict}"
+    else:
+        target = f"target >= 0.90: {'MET' if ratio >= 0.90 else 'NOT MET'}"
+    print(f"RESULT pipeline_ratio={ratio:.3f} crops_per_track={per_track:.2f} ({target})")
     eng.close()
     return 0
 

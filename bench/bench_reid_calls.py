@@ -84,7 +84,12 @@ def main(argv=None) -> int:
     for kv in filter(None, args.policy.split(",")):
         k, v = kv.split("=")
         overrides[k] = type(getattr(CachePolicy(), k))(float(v))
-    policy = CachePolicy(**overrides)
+    from dataclasses import replace
+
+    from Algorithm.outer_api import video_info
+
+    # what the session builds for this video and step (waits in seconds of video), with the overrides on top
+    policy = replace(CachePolicy.for_video(video_info(args.video).fps, args.step), **overrides)
     print(f"   detector: {len(recorded)} frames in {time.perf_counter() - t0:.0f} s, "
           f"{sum(len(d) for d in recorded)} person boxes; gallery {len(ids)} identities; policy {policy}")
 
@@ -98,7 +103,15 @@ def main(argv=None) -> int:
     for name, st in modes.items():
         model = CategoryModel(ext, eng.reid_model_name("person"), eng.threshold("person"))
         stages = Stages(ReplayDetector(det, recorded), {"person": model}, eng._index, st)
-        P.CachePolicy = (lambda **kw: CachePolicy(**{**overrides, **kw})) if name == "cache" else CachePolicy
+        if name == "cache" and overrides:  # the policy the session builds, with the overrides on top
+            class _Policy(CachePolicy):
+                @classmethod
+                def for_video(cls, *a, **kw):
+                    return replace(CachePolicy.for_video(*a, **kw), **overrides)
+
+            P.CachePolicy = _Policy
+        else:
+            P.CachePolicy = CachePolicy
         live = {}  # frame -> labels matched there while the video was processed (what the GUI shows)
 
         t0 = time.perf_counter()

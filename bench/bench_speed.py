@@ -13,6 +13,7 @@ video (the largest vehicles of three frames registered), and the MOT17-mini sequ
     python bench/bench_speed.py                                 # pedestrian 600 frames, traffic 300, MOT17-mini
     python bench/bench_speed.py --frames 0                      # whole videos
     python bench/bench_speed.py --video cam.mp4 --frames 500    # any video (people; --category vehicle)
+    python bench/bench_speed.py --crowd --frames 300            # the synthetic crowd (bench/crowd_video.py)
 """
 from __future__ import annotations
 
@@ -120,6 +121,8 @@ def report(name: str, runs: dict) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--video", type=Path, help="a video of your own instead of the default footage")
+    ap.add_argument("--crowd", action="store_true",
+                    help="the synthetic crowd of bench/crowd_video.py, with the 10-identity gallery (two of them walk in it)")
     ap.add_argument("--category", choices=("person", "vehicle"), default="person")
     ap.add_argument("--photo", type=Path, action="append", default=[],
                     help="a photo of someone to register for --video (repeatable); default: nobody (kept = frames)")
@@ -130,8 +133,13 @@ def main(argv=None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-speed-"))
     frames = args.frames or None
-    if args.video:
+    if args.video or args.crowd:
         eng = Engine(tmp / "g.db", Settings(keep_frames=False))
+        if args.crowd:
+            import crowd_video
+
+            args.video = crowd_video.make(tmp / "crowd.mp4", frames=max(300, frames or 300))
+            C.register_gallery(eng)
         for i, p in enumerate(args.photo):
             eng.register(p, f"photo-{i}", args.category)
         rows = report(args.video.name, run_modes(eng, args.video, frames, args.category))

@@ -41,7 +41,7 @@ def test_each_segments_best_frame_is_an_uncut_large_view(walkers):
             boxes = {fr.frame_index: b.box for fr in res.frames for b in fr.matches
                      if b.match.identity_id == s.identity_id and g.start_frame <= fr.frame_index <= g.end_frame}
             assert boxes[g.best_frame] == g.best_box
-            _, cut = crop_quality(g.best_box, 1.0, res.width, res.height)
+            _, cut = crop_quality(g.best_box, res.width, res.height)
             assert not cut, (s.label, g)
             largest = max(_area(b) for b in boxes.values())
             assert _area(g.best_box) >= 0.7 * largest, (s.label, g, largest)

@@ -119,7 +119,8 @@ def test_sightings_export_to_json_and_csv(video_run, tmp_path):
     (f,) = data["files"]
     assert f["type"] == "video" and f["fps"] == 10 and f["width"] == 768
     matched = [m for fr in f["frames"] for m in fr["matches"]]
-    assert matched and all(len(m["box"]) == 4 and m["label"] and 0 <= m["distance"] < 0.25 for m in matched)
+    thr = eng.threshold("person")
+    assert matched and all(len(m["box"]) == 4 and m["label"] and 0 <= m["distance"] < thr for m in matched)
     # Boxes are in pixels of the original frame.
     assert all(0 <= m["box"][0] < m["box"][2] <= 768 and 0 <= m["box"][1] < m["box"][3] <= 432 for m in matched)
     assert {s["label"] for s in f["sightings"]} == {"Walker100", "Walker300"}

@@ -114,7 +114,7 @@ def _tracks(log: DetectionLog, fps: float, width: int, height: int) -> dict[int,
         dets = tracker.update(log.frames[idx])
         for tid, box, conf in zip(dets.track_id, dets.xyxy, dets.conf):
             b = tuple(float(v) for v in box)
-            _, cut = crop_quality(b, float(conf), width, height)
+            _, cut = crop_quality(b, width, height)
             if conf >= MIN_CONF and not cut and min(b[2] - b[0], b[3] - b[1]) >= MIN_SIDE:
                 out.setdefault(int(tid), {})[idx] = b
     return out

@@ -65,13 +65,13 @@ class TrackRecorder:
             t.boxes.append(tuple(float(v) for v in box))
             t.scores.append(float(c))
 
-    def looked(self, frame_idx: int, frame: np.ndarray, track_ids, categories, xyxy, conf) -> None:
+    def looked(self, frame_idx: int, frame: np.ndarray, track_ids, categories, xyxy) -> None:
         """Crops that were embedded this frame: the best few of each stretch are kept as JPEGs."""
-        for tid, cat, box, c in zip(track_ids, categories, xyxy, conf):
+        for tid, cat, box in zip(track_ids, categories, xyxy):
             t = self._tracks.get(int(tid))
             if t is None:
                 t = self._tracks[int(tid)] = _Stretch(cat)
-            q, _ = crop_quality(box, c, self.width, self.height)
+            q, _ = crop_quality(box, self.width, self.height)
             if len(t.crops) >= MAX_CROP_IMAGES and q <= t.crops[-1][0]:
                 continue
             img = _cut(frame, box)

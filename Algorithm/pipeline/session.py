@@ -25,7 +25,7 @@ from Algorithm.pipeline.schedule import DetectionScheduler, fill_span, same_boxe
 from Algorithm.pipeline.sightings import SightingsBuilder, merge_gap
 from Algorithm.pipeline.stretches import Stretches
 from Algorithm.pipeline.track import Tracker, track_buffer
-from Algorithm.pipeline.track_cache import CachePolicy, TrackCache
+from Algorithm.pipeline.track_cache import CachePolicy, TrackCache, hidden_boxes
 from Algorithm.rules import SPEEDS
 from Algorithm.settings import Settings
 from Algorithm.sinks.footage_sink import FootageSink
@@ -106,7 +106,8 @@ class VideoSession:
         # frames skipped since the last detection, in order; the oldest lose their pixels past the look-back's memory
         self._skipped: list[tuple[int, np.ndarray | None]] = []
         self._last_dets = Detections.empty()  # the last detection (what skipped frames are carried with)
-        policy = CachePolicy(refresh_frames=s.refresh_frames) if tracked else CachePolicy(**_ONE_FRAME_POLICY)
+        policy = (CachePolicy.for_video(source.fps, s.sample_ft, refresh_frames=s.refresh_frames) if tracked
+                  else CachePolicy(**_ONE_FRAME_POLICY))
         self.cache = TrackCache(policy)
         self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
         fps = source.fps or 1.0
@@ -295,16 +296,17 @@ class VideoSession:
         stages, cache, resolver = self.stages, self.cache, self.resolver
         looked = looked or {}
         h, w = frame.shape[:2]
-        todo = set(cache.select(idx, dets.track_id, dets.xyxy, dets.conf, w, h, settled=resolver.settled)) | set(looked)
+        todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled)) | set(looked)
+        hidden = hidden_boxes(dets.xyxy) if todo else None
         for cat in stages.settings.categories:
             rows = sorted(i for i in todo if dets.category[i] == cat)
             if rows:
                 new = [i for i in rows if i not in looked]
                 feats = dict(zip(new, stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[new]))) if new else {}
                 feats.update((i, looked[i]) for i in rows if i in looked)
-                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], dets.conf[rows], np.stack([feats[i] for i in rows]), w, h)
+                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], np.stack([feats[i] for i in rows]), w, h, hidden[rows])
                 if self.recorder is not None:
-                    self.recorder.looked(idx, frame, dets.track_id[rows], [cat] * len(rows), dets.xyxy[rows], dets.conf[rows])
+                    self.recorder.looked(idx, frame, dets.track_id[rows], [cat] * len(rows), dets.xyxy[rows])
         rev = stages.index.gallery.revision()
         if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
             resolver.retain(set(self._current_labels(rev)))

@@ -3,8 +3,8 @@
 Best frame = best *view*, not merely the closest frame: a track's frames often all carry one distance (the
 track's closest view), so "closest" alone picked the first frame, typically someone entering, cut by the edge.
 Among the segment's frames whose distance is within BEST_VIEW_MARGIN of its closest, the best frame is:
-uncut first (track_cache.crop_quality, the one home of the edge rule), then the largest area x confidence,
-then the closer, then the earlier. A segment's best_distance stays its closest distance.
+uncut first (track_cache.crop_quality, the one home of the edge rule), then the largest, then the more
+confident, then the closer, then the earlier. A segment's best_distance stays its closest distance.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class _View:
     time_s: float
     box: tuple
     distance: float
-    rank: tuple[bool, float]  # (not cut by the frame edge, area x confidence): higher is a better view
+    rank: tuple[bool, float, float]  # (not cut by the frame edge, area, confidence): higher is a better view
 
 
 @dataclass
@@ -61,12 +61,13 @@ class SightingsBuilder:
         self._views: dict[int, _Views] = {}  # identity -> candidates of its last (still growing) segment
         self._labels: dict[int, str] = {}
 
-    def _rank(self, box, score: float) -> tuple[bool, float]:
+    def _rank(self, box, score: float) -> tuple[bool, float, float]:
+        """(uncut, area, confidence): larger is better, in that order."""
         if self.width > 0 and self.height > 0:
-            q, cut = crop_quality(box, score, self.width, self.height)
-            return not cut, q
+            q, cut = crop_quality(box, self.width, self.height)
+            return not cut, q, float(score)
         x1, y1, x2, y2 = box
-        return True, max(0.0, x2 - x1) * max(0.0, y2 - y1) * float(score)
+        return True, max(0.0, x2 - x1) * max(0.0, y2 - y1), float(score)
 
     def add(self, identity_id: int, label: str, frame: int, time_s: float, box, distance: float,
             score: float = 1.0) -> None:
