@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from Algorithm.outer_api import Engine, Settings, export_json
@@ -110,3 +111,24 @@ def test_the_motion_gate_skips_still_frames_and_not_a_moving_camera():
     assert sum(decided) == 2 and decided[23] and decided[47], decided
     people.detected([1, 2], 3)  # a box the tracker did not confirm yet: the next frame is detected
     assert people.detect(scene)
+
+
+def test_balanced_takes_a_crowd_a_stride_apart_as_the_same_scene_despite_one_flickering_box_not_a_small_group():
+    from Algorithm.pipeline.schedule import same_boxes
+    from Algorithm.rules import SPEEDS
+
+    flicker = SPEEDS["balanced"].flicker
+    crowd = np.array([[100.0 * i, 100, 100 * i + 60, 300] for i in range(12)])
+    moved = crowd + 8.0  # everyone walked a little: the tracker follows
+    assert same_boxes(crowd, moved) and same_boxes(crowd, moved, flicker)
+    assert same_boxes(crowd, moved[1:], flicker)  # one of twelve boxes gone (a half-hidden person flickered)
+    assert not same_boxes(crowd, moved[1:], SPEEDS["fast"].flicker)  # fast's long stride looks back at any change
+    assert not same_boxes(crowd, moved[2:], flicker)  # two gone: someone left or entered, look back
+    newcomer = np.vstack([moved, [[1250.0, 100, 1300, 300]]])
+    assert same_boxes(crowd, newcomer, flicker)
+    assert not same_boxes(crowd[:5], newcomer[:5].tolist() + [[1250.0, 100, 1300, 300]], flicker)
+    assert not same_boxes(crowd[:3], moved[:2], flicker)  # in a small group every box counts
+    assert not same_boxes(crowd[:3], crowd[:3] + 80.0, flicker)  # everyone jumped: not the same
+    assert same_boxes(np.zeros((0, 4)), np.zeros((0, 4))) and not same_boxes(np.zeros((0, 4)), crowd[:1], flicker)
+    split = np.vstack([crowd[:3], crowd[2:3] + 5.0])  # a fourth box on an object already boxed: a change
+    assert not same_boxes(crowd[:3], split) and same_boxes(crowd, np.vstack([crowd, crowd[:1] + 5.0]), flicker)

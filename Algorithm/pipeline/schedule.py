@@ -57,14 +57,19 @@ def fill_span(mode: SpeedMode, sample_ft: int) -> tuple[int, int] | None:
     return sample_ft, BRIDGE * stride_of(mode, sample_ft) * sample_ft
 
 
-def same_boxes(before: np.ndarray, now: np.ndarray) -> bool:
-    """Whether two detections hold the same objects, each box overlapping one of the other's by SAME_IOU."""
-    if len(before) != len(now):
-        return False
-    if not len(now):
-        return True
+def same_boxes(before: np.ndarray, now: np.ndarray, flicker: float = 0.0) -> bool:
+    """Whether two detections hold the same objects: each box overlapping one of the other's by SAME_IOU, but for
+    up to `flicker` of the boxes (rounded down: none below 1 / flicker boxes; SpeedMode.flicker). A newcomer among
+    many may then start its track up to a stride late."""
+    n = max(len(before), len(now))
+    if not len(before) or not len(now):
+        return n == 0
     iou = iou_matrix(before, now)
-    return bool((iou.max(axis=1) >= SAME_IOU).all() and (iou.max(axis=0) >= SAME_IOU).all())
+    # boxes without a counterpart on either side, or more boxes on one side (two boxes on one object: a car
+    # detected as car and truck)
+    changed = max(int((iou.max(axis=1) < SAME_IOU).sum()), int((iou.max(axis=0) < SAME_IOU).sum()),
+                  abs(len(before) - len(now)))
+    return changed <= int(flicker * n)
 
 
 class DetectionScheduler:

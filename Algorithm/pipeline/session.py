@@ -164,7 +164,7 @@ class VideoSession:
         (a change costs ~log2(stride) detections, not a whole stride). The frames left are carried."""
         if not frames:
             return
-        if same_boxes(before.xyxy, after.xyxy):
+        if same_boxes(before.xyxy, after.xyxy, self.scheduler.mode.flicker):
             for _, frame in frames:
                 self._carry_tracker(before, frame)
             return
