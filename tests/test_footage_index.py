@@ -301,6 +301,14 @@ def test_index_follows_another_process(tmp_path):
     assert_agree(store)
 
 
+def assert_reloads_ivf(path) -> None:
+    """Reopened, the store loads its saved IVF index as it is and that index holds exactly SQLite's tracks."""
+    store = FootageIndex(path)
+    assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
+    assert_agree(store)
+    store.close()
+
+
 def settle(store: FootageIndex) -> None:
     """Waits for the indexes being built again on a thread (FootageIndex._rebuild) to be taken in."""
     for v in list(store._vectors.values()):
@@ -422,10 +430,7 @@ def test_crossing_the_size_builds_on_a_thread_while_the_old_index_answers(tmp_pa
     assert v.trained_n > 4 * 350 and faiss.extract_index_ivf(v.index).nlist == fx._nlist_for(4 * v.trained_n)
     assert_agree(store)
     store.close()
-    store = FootageIndex(tmp_path / "f.db")
-    assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
-    assert_agree(store)
-    store.close()
+    assert_reloads_ivf(tmp_path / "f.db")
 
 
 def test_closing_during_a_build_keeps_the_saved_index_consistent(tmp_path, gated):
@@ -466,10 +471,7 @@ def test_closing_during_a_build_keeps_the_saved_index_consistent(tmp_path, gated
     assert store.index_kind(A, "person") == "ivf" and store.index_size(A, "person") == 320
     assert_agree(store)
     store.close()
-    store = FootageIndex(tmp_path / "f.db")
-    assert store.index_kind(A, "person") == "ivf" and store.events == [("loaded", A, "person")]
-    assert_agree(store)
-    store.close()
+    assert_reloads_ivf(tmp_path / "f.db")
 
 
 # -- killed writers ----------------------------------------------------------------------------------
