@@ -249,10 +249,17 @@ def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes
     shutil.copytree(MOT, folder, ignore=shutil.ignore_patterns("*.txt", "*.ini"))
     gal = tmp_path / "g.db"
     cmd = [sys.executable, "-m", "Algorithm", "index", str(folder), "--gallery", str(gal), "--quiet"]
+    # One whole run first: the kills land at a fraction of its length, whatever this machine's speed (fixed
+    # seconds were too late once ReID got faster: the run had ended). Models load in ~3-5 s, then a photo is
+    # indexed every ~0.2-0.6 s.
+    t0 = time.monotonic()
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    whole = time.monotonic() - t0
+    assert first.returncode == 0, first.stderr
     rng = random.Random(5)
-    for _ in range(3):  # --force: every round rewrites files already stored, so kills also land on replacements
+    for _ in range(3):  # --force: every round rewrites files already stored, so kills land on replacements
         child = subprocess.Popen([*cmd, "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(4.0, 9.0))  # models load in ~3-5 s, then a photo is indexed every ~0.3-0.6 s
+        time.sleep(rng.uniform(0.5, 0.85) * whole)
         child.kill()
         child.communicate()
         assert child.returncode != 0, "the run ended before the kill: nothing was tested"

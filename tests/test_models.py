@@ -133,3 +133,15 @@ def test_openvino_model_embeds_the_same_from_several_threads():
     for t in threads:
         t.join()
     assert wrong == []
+
+
+def test_openvino_model_computes_in_f32_on_every_cpu():
+    """OpenVINO would pick bfloat16 where the CPU has it: other features for the same crop on other machines (and
+    slower on AVX512-BF16 without AMX). The app asks for f32, so thresholds mean the same everywhere."""
+    from Algorithm.models.registry import load_registry
+    from Algorithm.pipeline.embed import ReIdExtract
+
+    reg = load_registry()
+    spec = reg.get("person_reidentification_retail_0277")
+    ext = ReIdExtract(spec, reg.path_of(spec.name), "cpu")
+    assert ext.sess.precision == "f32"
