@@ -15,11 +15,17 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def iou_matrix(a, b) -> np.ndarray:
-    """IoU of every box of `a` (n, 4) with every box of `b` (m, 4): (n, m), as `iou` computes each pair."""
+def intersection_matrix(a, b) -> np.ndarray:
+    """Intersection area of every box of `a` (n, 4) with every box of `b` (m, 4): (n, m)."""
     a, b = np.asarray(a, float).reshape(-1, 4)[:, None, :], np.asarray(b, float).reshape(-1, 4)[None, :, :]
     iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
+    return iw * ih
+
+
+def iou_matrix(a, b) -> np.ndarray:
+    """IoU of every box of `a` (n, 4) with every box of `b` (m, 4): (n, m), as `iou` computes each pair."""
+    inter = intersection_matrix(a, b)
+    a, b = np.asarray(a, float).reshape(-1, 4)[:, None, :], np.asarray(b, float).reshape(-1, 4)[None, :, :]
     union = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1]) + (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]) - inter
     return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)

@@ -296,8 +296,8 @@ class VideoSession:
         stages, cache, resolver = self.stages, self.cache, self.resolver
         looked = looked or {}
         h, w = frame.shape[:2]
-        todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled)) | set(looked)
-        hidden = hidden_boxes(dets.xyxy) if todo else None
+        hidden = hidden_boxes(dets.xyxy)  # once a frame: for choosing the crops and for their quality
+        todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled, hidden=hidden)) | set(looked)
         for cat in stages.settings.categories:
             rows = sorted(i for i in todo if dets.category[i] == cat)
             if rows:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from Algorithm.geometry import intersection_matrix
 from Algorithm.pipeline.embed import l2_normalize
 
 # A box whose area is covered at least this much by one other box of the frame is "hidden" (crowds: the crop
@@ -78,9 +79,7 @@ def hidden_boxes(boxes) -> np.ndarray:
     b = np.asarray(boxes, float).reshape(-1, 4)
     if len(b) < 2:
         return np.zeros(len(b), bool)
-    iw = np.clip(np.minimum(b[:, None, 2], b[None, :, 2]) - np.maximum(b[:, None, 0], b[None, :, 0]), 0, None)
-    ih = np.clip(np.minimum(b[:, None, 3], b[None, :, 3]) - np.maximum(b[:, None, 1], b[None, :, 1]), 0, None)
-    inter = np.where(b[None, :, 3] >= b[:, None, 3], iw * ih, 0.0)  # [i, j]: j is in front of i
+    inter = np.where(b[None, :, 3] >= b[:, None, 3], intersection_matrix(b, b), 0.0)  # [i, j]: j is in front of i
     np.fill_diagonal(inter, 0.0)
     area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
     return inter.max(axis=1) >= HIDDEN_COVER * area
@@ -92,12 +91,13 @@ class TrackCache:
         self.tracks: dict[int, _Track] = {}
         self.total_tracks = 0
 
-    def select(self, frame_idx: int, track_ids, boxes, width: int, height: int, settled=None) -> list[int]:
+    def select(self, frame_idx: int, track_ids, boxes, width: int, height: int, settled=None, hidden=None) -> list[int]:
         """Indices (into this frame's boxes) whose crops should be embedded now. `settled(track_id)` says
-        whether a track already has its identity (no retries then)."""
+        whether a track already has its identity (no retries then); `hidden`: hidden_boxes(boxes), if the caller
+        has it already."""
         p = self.policy
         todo = []
-        hidden = hidden_boxes(boxes)
+        hidden = hidden_boxes(boxes) if hidden is None else hidden
         for i, (tid, box) in enumerate(zip(track_ids, boxes)):
             tid = int(tid)
             t = self.tracks.get(tid)
