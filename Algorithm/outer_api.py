@@ -261,7 +261,8 @@ class Engine:
         return [
             ReidModelChoice(m.name, m.title or m.name, m.trained_on.get(category, ""), category in m.stand_in,
                             m.threshold_for(category), m.name == active,
-                            sum(self._gallery.foreign_features(m.name, category).values()), m.quality.get(category, ""))
+                            sum(self._gallery.foreign_features(m.name, category).values()), m.quality.get(category, ""),
+                            self._registry.is_installed(m.name))
             for m in self._registry.models.values()
             if m.kind == "reid" and category in tuple(m.categories)
         ]

@@ -328,6 +328,7 @@ class ReidModelChoice:
     active: bool
     missing: int  # the category's stored photos this model has not embedded yet
     quality: str = ""  # how well it was measured to do for this category, in words
+    installed: bool = True  # its file is on this machine (an optional model built at install may be missing)
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ class SettingsDialog(QDialog):
             combo.blockSignals(True)
             combo.clear()
             for m in self.engine.reid_models(c):
-                combo.addItem(m.title, m)
+                combo.addItem(m.title if m.installed else f"{m.title} (not installed)", m)
                 if m.active:
                     combo.setCurrentIndex(combo.count() - 1)
             combo.blockSignals(False)
@@ -200,7 +200,10 @@ class SettingsDialog(QDialog):
         if m.quality:
             text += f" Measured: {m.quality}."
         text += f" Default threshold {m.threshold:.2f}."
-        if not m.active:
+        if not m.installed:
+            text += (" <b>Not installed on this machine: run the install again (or <code>python -m Algorithm models "
+                     "fetch</code>), which says why it could not be made.</b>")
+        elif not m.active:
             text += " <b>Switching re-embeds this category's gallery photos with it.</b>"
         elif m.missing:
             text += f" <b>{m.missing} gallery photo(s) are not embedded by it yet: OK embeds them.</b>"

@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     ap.add_argument("--policy", default="",
                     help="CachePolicy overrides for the 'cache' mode, e.g. better_ratio=1.1,wait_frames=3")
     ap.add_argument("--det-cache", type=Path, help="save the detections here, or load them if the file exists")
+    ap.add_argument("--reid", default="", help="person ReID model (default: the active one, models.json)")
     args = ap.parse_args(argv)
     C.header("bench_reid_calls: ReID crops per track, and matches kept by the track cache",
              ["bench/bench_reid_calls.py", *(argv or sys.argv[1:])])
@@ -67,6 +68,8 @@ def main(argv=None) -> int:
                  # exact: the replayed detections are handed out in call order, one per processed frame (the speed
                  # modes skip and look back; bench_speed.py measures them against this)
                  Settings(device="cpu", sample_ft=args.step, keep_frames=False, speed="exact"))
+    if args.reid:
+        eng.set_active_model("person", args.reid)  # the bench's own model config (REID_LOCAL_CONFIG, _common.py)
     ids = C.register_gallery(eng)
     det = eng.detector()
     max_frames = args.frames or None

@@ -38,6 +38,8 @@ BENCH_INTERNALS: dict[str, set[str]] = {
     "bench/bench_index.py": {"Algorithm.storage.footage_index"},
     # the vector index alone: exact vs Faiss indexes, search_few vs OpenMP threads
     "bench/bench_search.py": {"Algorithm.storage.vector_index"},
+    # ms a crop for each ReID model side by side (the INT8 build and its base): ReIdExtract built from the registry
+    "bench/bench_reid_models.py": {"Algorithm.media", "Algorithm.models.registry", "Algorithm.pipeline.embed"},
     # ONNX Runtime thread settings: detector and ReID sessions built directly
     "bench/bench_threads.py": {"Algorithm.models.registry", "Algorithm.models.runtime", "Algorithm.pipeline.detect",
                                "Algorithm.pipeline.embed"},

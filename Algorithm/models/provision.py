@@ -86,7 +86,10 @@ def provision(spec: ModelSpec, source_dir: Path | None = None, dest_dir: Path = 
 
 def _provision_built(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -> str:
     """A model exported here from a pinned checkpoint: the checkpoint is fetched and sha256-checked like any model
-    file, then exported to ONNX by the app's own exporter, which refuses an export that does not match PyTorch."""
+    file, then exported to ONNX by the app's own exporter, which refuses an export that does not match PyTorch.
+    Or an INT8 copy of another model of the manifest, quantised here (models/quantize.py)."""
+    if spec.build.get("quantize"):
+        return _provision_quantized(spec, source_dir, dest_dir)
     dest = dest_dir / spec.file
     if dest.is_file():
         return "present"
@@ -100,7 +103,24 @@ def _provision_built(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -
     return f"built (ONNX export, parity {res.max_abs_diff:.1e})"
 
 
-def main(action: str, source: Path | None = None) -> int:
+def _provision_quantized(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -> str:
+    """The base model is provisioned like any other (copied or downloaded, sha256-checked), then quantised; a model
+    built from the same recipe is left alone."""
+    from Algorithm.models import quantize
+
+    dest = dest_dir / spec.file
+    if quantize.is_current(dest, spec.build):
+        return "present"
+    if spec.build["quantize"] != "int8":
+        raise ModelError(f"Model '{spec.name}': unknown quantisation {spec.build['quantize']!r} (only 'int8')")
+    base = load_registry().get(spec.build["base"])
+    for f in base.files():
+        provision(f, source_dir, dest_dir)
+    res = quantize.quantize_openvino_int8(dest_dir / base.file, dest, base, spec.build)
+    return f"built (INT8 from {base.name}, {res.crops} calibration crops, cosine to it {res.cosine_mean:.3f}, {res.seconds:.0f} s)"
+
+
+def main(action: str, source: Path | None = None, dest_dir: Path = MODELS_DIR) -> int:
     reg = load_registry()
     if source is None and os.environ.get("REID_MODELS_DIR"):
         source = Path(os.environ["REID_MODELS_DIR"])
@@ -111,7 +131,7 @@ def main(action: str, source: Path | None = None) -> int:
             continue
         try:
             if action == "fetch":
-                states = [provision(f, source) for f in spec.files()]  # the model file and its companions
+                states = [provision(f, source, dest_dir) for f in spec.files()]  # the model file and its companions
                 state = states[0] if len(set(states)) == 1 else ", ".join(states)
             else:
                 path = reg.path_of(spec.name)
@@ -119,6 +139,9 @@ def main(action: str, source: Path | None = None) -> int:
                 state = f"ok ({path})"
             print(f"  {spec.name}: {state}")
         except ModelError as e:
+            if spec.build.get("quantize"):  # an optional faster copy: its base model serves without it
+                print(f"  {spec.name}: not built (optional; {spec.build['base']} works without it): {e}", file=sys.stderr)
+                continue
             failed += 1
             print(f"  {spec.name}: FAILED: {e}", file=sys.stderr)
     return 1 if failed else 0

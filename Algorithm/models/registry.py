@@ -53,7 +53,9 @@ class ModelSpec:
     member: str = ""
     archive_sha256: str = ""
     # A model built here from a checkpoint: {"arch": name in models/archs, "from": {file, sha256, size, url,
-    # member, archive_sha256}}. `file` is then the ONNX export, made at install with a parity check.
+    # member, archive_sha256}}. `file` is then the ONNX export, made at install with a parity check. Or
+    # {"quantize": "int8", "base": model name, "calibration": {...}, "min_cosine": c}: an INT8 copy of the base
+    # model, quantised at install (models/quantize.py).
     build: dict = field(default_factory=dict)
 
     @classmethod
@@ -131,6 +133,13 @@ class Registry:
         if category not in self.reid:
             raise ModelError(f"No ReID model is configured for category '{category}'")
         return self.get(self.reid[category])
+
+    def is_installed(self, name: str) -> bool:
+        """Whether the model's file is in a weights folder (cheap: no checksum; path_of checks it when loading)."""
+        spec = self.get(name)
+        if Path(spec.file).is_absolute():
+            return Path(spec.file).is_file()
+        return any((d / spec.file).is_file() for d in weight_dirs())
 
     def path_of(self, name: str) -> Path:
         """Existing, sha256-checked file of a model, or a ModelError saying what to do."""

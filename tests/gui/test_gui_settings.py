@@ -145,3 +145,21 @@ def test_hardware_decoding_checkbox_applies_and_persists(qtbot, gui_engine, tmp_
         other.close()
         app_settings.qsettings().clear()
     assert not dialogs.shown
+
+
+def test_a_model_not_installed_on_this_machine_is_said_so(qtbot, gui_engine, monkeypatch, tmp_path):
+    """The INT8 person model is built at install and may be missing (no quantiser): Settings still lists it, marked,
+    with what to do; the installed ones are not marked."""
+    int8 = "person_reidentification_retail_0277_int8"
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    combo = dlg.model_choice["person"]
+    assert not any(combo.itemText(i).endswith("(not installed)") for i in range(combo.count()))
+    monkeypatch.setattr(config, "weight_dirs", lambda: [tmp_path])  # as if nothing had been installed
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    combo = dlg.model_choice["person"]
+    i = next(i for i in range(combo.count()) if combo.itemData(i).name == int8)
+    assert combo.itemText(i).endswith("(not installed)") and not combo.itemData(i).installed
+    combo.setCurrentIndex(i)
+    assert "Not installed on this machine" in dlg.model_notes["person"].text()
