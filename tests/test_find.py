@@ -239,7 +239,9 @@ def test_view_margin_covers_the_measured_gap(indexed):
 def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes(tmp_path):
     """The real `index` command (models, decoding, one transaction per file) SIGKILLed at random moments."""
     import random
+    import sqlite3
     import time
+    from contextlib import closing
 
     from test_footage_index import assert_agree
 
@@ -249,17 +251,37 @@ def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes
     shutil.copytree(MOT, folder, ignore=shutil.ignore_patterns("*.txt", "*.ini"))
     gal = tmp_path / "g.db"
     cmd = [sys.executable, "-m", "Algorithm", "index", str(folder), "--gallery", str(gal), "--quiet"]
-    # One whole run first: the kills land at a fraction of its length, whatever this machine's speed (fixed
-    # seconds were too late once ReID got faster: the run had ended). Models load in ~3-5 s, then a photo is
-    # indexed every ~0.2-0.6 s.
+    db = tmp_path / "footage.db"
+
+    def last_track() -> int:
+        try:
+            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05)) as con:
+                return con.execute("SELECT coalesce(max(id), 0) FROM tracks").fetchone()[0]
+        except sqlite3.Error:  # not created yet, or being written: not committed
+            return 0
+
+    def first_commit(child, before: int) -> float:
+        """Waits for the run's first stored file (a track id past `before`: ids only grow); its time."""
+        while child.poll() is None and last_track() <= before:
+            time.sleep(0.01)
+        return time.monotonic()
+
+    # One whole run first, timed from its first stored file (models load for ~3-5 s before it, more on a busy
+    # machine): the kills land in the writing part of a run, at a fraction of its length on this machine. Fixed
+    # seconds, or a fraction of the whole run, missed it when the machine was faster or less busy than at first.
     t0 = time.monotonic()
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    whole = time.monotonic() - t0
-    assert first.returncode == 0, first.stderr
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writing_from = first_commit(first, 0)
+    _, err = first.communicate(timeout=600)
+    writing = time.monotonic() - writing_from
+    assert first.returncode == 0, err
+    assert writing > 0.2 and writing_from - t0 > 0.5, (writing, writing_from - t0)
     rng = random.Random(5)
     for _ in range(3):  # --force: every round rewrites files already stored, so kills land on replacements
+        before = last_track()
         child = subprocess.Popen([*cmd, "--force"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.5, 0.85) * whole)
+        first_commit(child, before)
+        time.sleep(rng.uniform(0.1, 0.5) * writing)
         child.kill()
         child.communicate()
         assert child.returncode != 0, "the run ended before the kill: nothing was tested"
