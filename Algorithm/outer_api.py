@@ -248,6 +248,14 @@ class Engine:
         det = self._registry.get(self._registry.detector)
         return ModelSummary(det.name, det.title or det.name, {c: self._reid_info(c, False) for c in CATEGORIES})
 
+    def speed_caution(self, speed: str | None = None, categories=None) -> str:
+        """What to tell the user about a speed setting with these categories and the active models (rules.speed_caution;
+        empty: nothing). Defaults: the current settings."""
+        s = self.settings
+        vehicle = self._registry.reid_for("vehicle") if "vehicle" in self._registry.reid else None
+        return rules.speed_caution(speed or s.speed, s.categories if categories is None else categories,
+                                   vehicle is not None and "vehicle" in vehicle.stand_in)
+
     def model_info(self) -> ModelSummary:
         """model_summary with the providers and feature sizes filled in (loads the models)."""
         det = self._registry.get(self._registry.detector)

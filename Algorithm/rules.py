@@ -88,6 +88,16 @@ SPEEDS = {
 }
 DEFAULT_SPEED = "balanced"
 
+
+def speed_caution(speed: str, categories, vehicle_stand_in: bool) -> str:
+    """What to say beside a speed setting that skips frames, for vehicles served by a stand-in model (empty: nothing).
+    On the traffic video (bench/README.md section 8) balanced and fast gave no wrong label but lost a car that exact
+    matched from a single view just under the generic model's tight threshold: other crops missed it."""
+    if SPEEDS[speed].skips and "vehicle" in tuple(categories) and vehicle_stand_in:
+        return ("Vehicles: choose Exact while a stand-in model serves them; on the bundled traffic video Balanced and "
+                "Fast missed a car that Exact matched from a single view.")
+    return ""
+
 # -- media ------------------------------------------------------------------------------------------
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg", ".webm", ".flv", ".ts")

@@ -242,9 +242,11 @@ class SettingsDialog(QDialog):
                                      "sightings.")
             self.sample_note.setStyleSheet("")
         mode = SPEEDS[self.speed.currentData()]
+        caution = self.engine.speed_caution(mode.name, [c for c, cb in self.cats.items() if cb.isChecked()])
         self.speed_note.setText(mode.trades[0].upper() + mode.trades[1:] + "."
                                 + ("" if self.tracking.isChecked() or mode.name == "exact"
-                                   else " Without tracking every processed frame is detected (as Exact)."))
+                                   else " Without tracking every processed frame is detected (as Exact).")
+                                + (f" <b>{caution}</b>" if caution else ""))
         QTimer.singleShot(0, self._fit)
         ok = any(cb.isChecked() for cb in self.cats.values())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)

@@ -132,3 +132,18 @@ def test_balanced_takes_a_crowd_a_stride_apart_as_the_same_scene_despite_one_fli
     assert same_boxes(np.zeros((0, 4)), np.zeros((0, 4))) and not same_boxes(np.zeros((0, 4)), crowd[:1], flicker)
     split = np.vstack([crowd[:3], crowd[2:3] + 5.0])  # a fourth box on an object already boxed: a change
     assert not same_boxes(crowd[:3], split) and same_boxes(crowd, np.vstack([crowd, crowd[:1] + 5.0]), flicker)
+
+
+def test_skipping_frames_for_vehicles_with_the_stand_in_model_comes_with_a_caution(engine):
+    """bench/README section 8: on the traffic video balanced and fast lost a car exact matched from one view just
+    under the generic vehicle model's threshold; the app says so where the speed is chosen (Settings, the CLI)."""
+    from Algorithm.rules import speed_caution
+
+    assert "choose Exact" in speed_caution("balanced", ("person", "vehicle"), True)
+    assert "choose Exact" in speed_caution("fast", ("vehicle",), True)
+    assert speed_caution("exact", ("vehicle",), True) == ""
+    assert speed_caution("balanced", ("person",), True) == ""
+    assert speed_caution("balanced", ("vehicle",), False) == ""  # a vehicle-trained model: no such evidence
+    assert engine.model_summary().reid["vehicle"].stand_in  # the shipped vehicle model is the generic stand-in
+    assert "choose Exact" in engine.speed_caution("balanced", ("vehicle",))
+    assert engine.speed_caution("balanced", ("person",)) == ""

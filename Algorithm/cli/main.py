@@ -298,6 +298,9 @@ def _search(args) -> int:
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
                   tracker=args.tracker, categories=cats, device=args.device, speed=args.speed,
                   hw_decode=args.hw_decode)
+    caution = eng.speed_caution()
+    if caution:
+        print(f"note: {caution} (--speed exact)", file=sys.stderr)
     report = drain(eng.search(args.path, max_frames=args.max_frames), args.quiet)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")

@@ -163,3 +163,15 @@ def test_a_model_not_installed_on_this_machine_is_said_so(qtbot, gui_engine, mon
     assert combo.itemText(i).endswith("(not installed)") and not combo.itemData(i).installed
     combo.setCurrentIndex(i)
     assert "Not installed on this machine" in dlg.model_notes["person"].text()
+
+
+def test_the_speed_note_cautions_about_skipping_frames_for_vehicles(qtbot, gui_engine):
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    dlg.speed.setCurrentIndex(dlg.speed.findData("balanced"))
+    dlg.cats["vehicle"].setChecked(False)
+    assert "choose Exact" not in dlg.speed_note.text()
+    dlg.cats["vehicle"].setChecked(True)
+    assert "Vehicles: choose Exact" in dlg.speed_note.text()
+    dlg.speed.setCurrentIndex(dlg.speed.findData("exact"))
+    assert "choose Exact" not in dlg.speed_note.text()
