@@ -87,6 +87,22 @@ def test_a_build_is_kept_while_its_recipe_holds_and_a_drifting_one_is_refused(tm
     assert not [p for p in xml.parent.iterdir() if p.name.startswith(".int8-")]  # no half-built folder left
 
 
+def test_an_int8_model_without_its_weights_file_is_named_as_missing(tmp_path, monkeypatch):
+    """An OpenVINO model is an .xml and a .bin: a built one has no companion list in the manifest, so the .bin is
+    checked by its place beside the .xml (a half-copied install says what is missing instead of failing to parse)."""
+    import shutil
+
+    from Algorithm.models import registry
+
+    reg = load_registry()
+    (tmp_path / "reid_person").mkdir()
+    shutil.copy(reg.path_of(INT8), tmp_path / reg.get(INT8).file)
+    monkeypatch.setattr(registry, "weight_dirs", lambda: [tmp_path])
+    assert reg.is_installed(INT8)
+    with pytest.raises(ModelError, match=r"person-reidentification-retail-0277-int8\.bin of '.*_int8' is missing"):
+        reg.path_of(INT8)
+
+
 def test_a_changed_calibration_photo_or_a_missing_quantiser_is_a_clear_error(tmp_path, monkeypatch):
     spec = load_registry().get(INT8)
     recipe = json.loads(json.dumps(spec.build))

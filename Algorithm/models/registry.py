@@ -148,7 +148,10 @@ class Registry:
         for p in candidates:
             if p.is_file():
                 verify(spec, p)
-                for extra in spec.files()[1:]:  # an OpenVINO .bin beside its .xml
+                extras = spec.files()[1:]  # an OpenVINO .bin beside its .xml
+                if spec.backend == "openvino" and p.suffix.lower() == ".xml" and not extras:
+                    extras = [ModelSpec(name, spec.kind, str(p.with_suffix(".bin")))]  # one built here: no hash
+                for extra in extras:
                     companion = p.parent / Path(extra.file).name
                     if not companion.is_file():
                         raise ModelError(f"Model file {companion} of '{name}' is missing. Run install.sh / install.bat "
