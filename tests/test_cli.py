@@ -33,6 +33,7 @@ def test_register_list_rename_search_delete(tmp_path):
     out_json, out_csv = tmp_path / "res.json", tmp_path / "res.csv"
     r = cli("search", BUS, "--out", out_json, "--csv", out_csv, "--quiet", gallery=g)
     assert r.returncode == 0, r.stderr
+    assert "choose Exact" not in r.stderr  # people only: no caution about the speed
     data = json.loads(out_json.read_text(encoding="utf-8"))
     (m,) = [m for f in data["files"] for fr in f["frames"] for m in fr["matches"]]
     assert m["label"] == "Anna" and m["box"][0] < 100 and m["distance"] < 0.05
@@ -48,6 +49,11 @@ def test_register_list_rename_search_delete(tmp_path):
 def test_search_of_a_missing_path_is_a_clear_error(tmp_path):
     r = cli("search", tmp_path / "nothing here", gallery=tmp_path / "g.db")
     assert r.returncode == 2 and "Not found" in r.stderr
+    # vehicles with the stand-in model at a speed that skips frames: said before the run (rules.speed_caution)
+    r = cli("search", tmp_path / "nothing here", "--categories", "person,vehicle", gallery=tmp_path / "g.db")
+    assert "Vehicles: choose Exact" in r.stderr and "--speed exact" in r.stderr
+    r = cli("search", tmp_path / "nothing here", "--categories", "vehicle", "--speed", "exact", gallery=tmp_path / "g.db")
+    assert "choose Exact" not in r.stderr
 
 
 def test_register_several_photos_refusals_and_merge(tmp_path):
