@@ -90,34 +90,29 @@ def quantize_openvino_int8(base_xml: Path, dest_xml: Path, spec: ModelSpec, reci
     import nncf
     import openvino as ov
 
-    from Algorithm.pipeline.embed import l2_normalize, model_input, resize_crops
+    from Algorithm.pipeline.embed import ReIdExtract, model_input, resize_crops
 
     t0 = time.perf_counter()
     nncf.set_log_level(logging.ERROR)
     h, w = spec.input_size
-    x = model_input(resize_crops(calibration_crops(recipe), h, w), spec)
-    core = ov.Core()
-    base = core.read_model(str(base_xml))
+    crops = calibration_crops(recipe)
+    x = model_input(resize_crops(crops, h, w), spec)
+    base = ov.Core().read_model(str(base_xml))
     try:
         int8 = nncf.quantize(base, nncf.Dataset([x[i:i + 1] for i in range(len(x))]), subset_size=len(x),
                              preset=nncf.QuantizationPreset.MIXED)
     except Exception as e:  # noqa: BLE001 - any failure of the quantiser is one message
         raise ModelError(f"Cannot build the INT8 model from {base_xml.name}: the quantiser failed ({e})") from e
-
-    def features(model) -> np.ndarray:
-        compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        req = compiled.create_infer_request()
-        return l2_normalize(np.concatenate([req.infer({0: x[i:i + 1]})[compiled.outputs[0]] for i in range(len(x))]))
-
-    cos = np.sum(features(base) * features(int8), axis=1)
-    need = float(recipe.get("min_cosine", 0.9))
-    if float(cos.mean()) < need:
-        raise ModelError(f"The INT8 model built from {base_xml.name} drifts too far from it (mean cosine "
-                         f"{cos.mean():.3f} < {need}) and was not kept; the model it quantises still works.")
     dest_xml.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".int8-", dir=dest_xml.parent))
     try:
         ov.save_model(int8, str(tmp / dest_xml.name))
+        # the drift, as the app will compute features: its own preprocessing and OpenVINO settings
+        cos = np.sum(ReIdExtract(spec, base_xml)(crops) * ReIdExtract(spec, tmp / dest_xml.name)(crops), axis=1)
+        need = float(recipe.get("min_cosine", 0.9))
+        if float(cos.mean()) < need:
+            raise ModelError(f"The INT8 model built from {base_xml.name} drifts too far from it (mean cosine "
+                             f"{cos.mean():.3f} < {need}) and was not kept; the model it quantises still works.")
         result = QuantizeResult(dest_xml, len(x), round(float(cos.mean()), 4), round(float(cos.min()), 4),
                                 round(time.perf_counter() - t0, 1))
         stamp = {"recipe": recipe, "nncf": nncf.__version__, "openvino": ov.__version__,

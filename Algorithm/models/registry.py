@@ -134,17 +134,19 @@ class Registry:
             raise ModelError(f"No ReID model is configured for category '{category}'")
         return self.get(self.reid[category])
 
+    @staticmethod
+    def _candidates(spec: ModelSpec) -> list[Path]:
+        """Where a model's file may be: its own path if absolute, else in each weights folder in turn."""
+        return [Path(spec.file)] if Path(spec.file).is_absolute() else [d / spec.file for d in weight_dirs()]
+
     def is_installed(self, name: str) -> bool:
         """Whether the model's file is in a weights folder (cheap: no checksum; path_of checks it when loading)."""
-        spec = self.get(name)
-        if Path(spec.file).is_absolute():
-            return Path(spec.file).is_file()
-        return any((d / spec.file).is_file() for d in weight_dirs())
+        return any(p.is_file() for p in self._candidates(self.get(name)))
 
     def path_of(self, name: str) -> Path:
         """Existing, sha256-checked file of a model, or a ModelError saying what to do."""
         spec = self.get(name)
-        candidates = [Path(spec.file)] if Path(spec.file).is_absolute() else [d / spec.file for d in weight_dirs()]
+        candidates = self._candidates(spec)
         for p in candidates:
             if p.is_file():
                 verify(spec, p)
