@@ -226,6 +226,14 @@ class VideoInfo:
     frame_count: int  # 0 when the container does not say
 
 
+def ended_early(info: VideoInfo, frames_read: int) -> bool:
+    """Whether a video read to its end stopped well short of the frame count its container gives (damaged or cut
+    short). Container counts are estimates (variable frame rate files: duration x rate), so a second of video or 2 %
+    of the count, whichever is more, is allowed."""
+    slack = max(1, round(info.fps or 25.0), round(0.02 * info.frame_count))
+    return bool(info.frame_count) and frames_read < info.frame_count - slack
+
+
 # Hardware decoding (opt-in: Settings.hw_decode). OpenCV takes it only as an open parameter, and a backend that does
 # not know the parameter refuses to open the file ("unsupported parameters ... Bailout"); some hardware decoders were
 # seen to give wrong pictures (opencv#19694: VP9 through D3D11). So a hardware capture is kept only when it opens on the

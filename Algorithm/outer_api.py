@@ -76,7 +76,7 @@ from Algorithm.sinks.json_sink import read_results_json
 from Algorithm.sinks.json_sink import write_json as export_json
 from Algorithm.sinks.provenance import verify_manifest as _verify_manifest
 from Algorithm.sinks.video_sink import write_annotated_video as export_annotated_video
-from Algorithm.storage.footage_index import FootageIndex, SourceInfo, TrackInfo
+from Algorithm.storage.footage_index import FootageIndex, SourceInfo, SourceStatus, TrackInfo
 from Algorithm.storage.gallery import Gallery
 from Algorithm.storage.vector_index import FeatureIndex, SearchIndex
 from Algorithm.types import (
@@ -121,7 +121,8 @@ __all__ = [
     "Ranking", "RankedPhoto",
     "calibration_figure",
     "EvidenceSelection", "select_sightings", "verify_evidence",
-    "Verdict", "IndexSummary", "Journey", "JourneyStop", "LibrarySource", "SimilarTrack", "SourceInfo", "TrackInfo",
+    "Verdict", "IndexSummary", "Journey", "JourneyStop", "LibrarySource", "SimilarTrack", "SourceInfo", "SourceStatus",
+    "TrackInfo",
 ]
 
 list_media = media.list_media
@@ -255,6 +256,13 @@ class Engine:
         vehicle = self._registry.reid_for("vehicle") if "vehicle" in self._registry.reid else None
         return rules.speed_caution(speed or s.speed, s.categories if categories is None else categories,
                                    vehicle is not None and "vehicle" in vehicle.stand_in)
+
+    def device_caution(self) -> str:
+        """What to tell the user when the device asked for cannot be used (empty: nothing)."""
+        if self.settings.device != "cuda" or self.device == "cuda":
+            return ""
+        reason = next(o.reason for o in device_options() if o.name == "cuda")
+        return f"CUDA is not available ({reason}); running on the CPU"
 
     def model_info(self) -> ModelSummary:
         """model_summary with the providers and feature sizes filled in (loads the models)."""
@@ -488,7 +496,9 @@ class Engine:
              sink: FootageSink | None) -> Iterator[SearchEvent]:
         stages = self._stages(s)  # loads the models first: a model problem stops the run here, once, clearly
         stages.footage = sink
-        report = SearchReport(str(path), s, self.model_summary(), {c: m.threshold for c, m in stages.models.items()})
+        # the report records the device the run used ("auto" resolved; "cuda" without a usable GPU ran on the CPU)
+        report = SearchReport(str(path), s.with_(device=resolve_device(s.device)), self.model_summary(),
+                              {c: m.threshold for c, m in stages.models.items()})
         for i, f in enumerate(files):
             if cancel and cancel():
                 break
@@ -577,6 +587,10 @@ class Engine:
                     tracks += len(self._footage().tracks(ev.result.path))
         return IndexSummary(indexed, skipped, failed, tracks)
 
+    def library_status(self, path: str | Path) -> SourceStatus:
+        """One file's state in the footage index now: new, done, partial, failed, missing or changed, with why."""
+        return self._footage().source_status(path)
+
     def library(self) -> list[LibrarySource]:
         """Every indexed file with its state on disk now (done, partial, failed, missing, changed)."""
         store = self._footage()
@@ -599,6 +613,7 @@ class Engine:
         for cat in s.categories:
             model = self.reid_model_name(cat)
             if photos is None:
+                self._index.get(model, cat)  # refuses photos embedded by another model, as a search does
                 entry_ids, ident_ids, vecs = self._gallery.features(model, cat)
             else:
                 feats = [(i, f) for i, (c, f, _) in enumerate(photos) if c == cat]
@@ -620,6 +635,8 @@ class Engine:
         """A search answered from the footage index, with no decoding: the same results layout and decision
         rules as `search` over the indexed files. `queries`: identity labels or ids (none: every registered
         identity) or photos (each searched as an identity of its own; `box` picks the person in one photo)."""
+        if after is not None and before is not None and after > before:
+            raise InputError(f"The time window is empty: it starts at {after:g} s and ends at {before:g} s")
         kw: dict = {"keep_frames": False}
         if threshold is not None:
             kw["threshold"] = float(threshold)
@@ -628,10 +645,10 @@ class Engine:
         s = self._settings.with_(**kw)
         photos, idents = [], set()
         labels = self.labels_by_id()
-        by_label = {v: k for k, v in labels.items()}
+        by_label = {v.casefold(): k for k, v in labels.items()}  # labels are unique regardless of case (gallery.py)
         for q in queries:
-            if isinstance(q, int) or (isinstance(q, str) and q in by_label):
-                ident = q if isinstance(q, int) else by_label[q]
+            if isinstance(q, int) or (isinstance(q, str) and q.casefold() in by_label):
+                ident = q if isinstance(q, int) else by_label[q.casefold()]
                 if ident not in labels:
                     raise InputError(f"No identity with id {q} in the gallery")
                 idents.add(ident)
@@ -645,6 +662,12 @@ class Engine:
             raise InputError("Find either registered identities or photos, not both at once")
         wanted, labels = self._wanted(s, photos if photos else None)
         scope = [str(p) for p in sources] if sources else None
+        if scope:  # a mistyped folder must not read as "nobody there"
+            indexed = [src.path for src in self._footage().sources()]
+            unknown = [p for p in scope if not any(_find.in_scope(x, [p]) for x in indexed)]
+            if unknown:
+                raise InputError(f"Nothing indexed in {', '.join(unknown)}: index it first (the `index` command, or "
+                                 f"the Library page)")
         keys = [(w.model, c) for c, w in wanted.items()]
         rejections = None if photos else (lambda p: Rejections.load(self._gallery, p, keys))
         files = _find.find(self._footage(), wanted, labels, idents or None, scope, after, before, s.max_gap_s, rejections)

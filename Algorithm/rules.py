@@ -181,6 +181,10 @@ MIN_SMOOTHNESS = 0.5
 
 # Photos at most this large with a body-like shape count as ready-made crops (ReID datasets, cut-outs).
 CROP_MAX_SIDE = 512
+# A chosen box (registration, a query photo) smaller than this on a side shows nobody recognisable: the detector's
+# smallest people on MOT17 are ~20x50 px, and a 3x3 px box is a typing slip, not a person (its features would
+# match strangers at random).
+CROP_MIN_SIDE = 8
 CROP_ASPECT = {"person": (1.2, 4.0), "vehicle": (0.25, 2.0)}  # height / width
 
 

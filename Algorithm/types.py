@@ -180,6 +180,7 @@ class FileResult:
     stats: Stats = field(default_factory=Stats)
     error: str | None = None
     stopped: bool = False
+    warning: str | None = None  # searched, but not all of it (a video that ends before its frame count)
 
     def to_json(self) -> dict:
         d = {"path": self.path, "type": self.kind, "width": self.width, "height": self.height}
@@ -187,6 +188,7 @@ class FileResult:
             d.update(fps=self.fps, frame_count=self.frame_count)
         d["error"] = self.error
         d["stopped"] = self.stopped
+        d["warning"] = self.warning
         d["frames"] = [
             {"frame": f.frame_index, "time": round(f.time_s, 3), "matches": [b.to_json() for b in f.matches]}
             for f in self.frames

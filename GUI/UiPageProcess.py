@@ -673,6 +673,11 @@ class ProcessPage(QWidget):
             text = "\n\n".join(self.errors_shown[:8]) + (f"\n\n\u2026and {len(errors) - 8} more." if len(errors) > 8 else "")
             show_error(self, "Some files could not be processed",
                        f"{len(errors)} of {n_files} file{'s' if n_files != 1 else ''} could not be processed:\n\n{text}")
+        cut = [f"{Path(f.path).name}: {f.warning}" for f in report.files if f.warning and not f.error]
+        if cut:  # searched, but not to their end: the user must not take "no sighting" there for "not there"
+            self.errors_shown += cut
+            text = "\n\n".join(cut[:8]) + (f"\n\n\u2026and {len(cut) - 8} more." if len(cut) > 8 else "")
+            QMessageBox.warning(self, "Some videos were not searched to their end", text)
 
     def _failed(self, worker: Worker, message: str) -> None:
         if worker is not self.worker:

@@ -1,12 +1,16 @@
 """The command line, run as a user runs it: python -m Algorithm ..."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
-from testdata import BUS, ROOT
+import pytest
+
+from testdata import BUS, MOT, PED_VIDEO, ROOT
 
 
 def cli(*args, gallery):
@@ -96,3 +100,94 @@ def test_register_several_photos_refusals_and_merge(tmp_path):
     assert r.returncode == 2 and "one category only" in r.stderr
     r = cli("gallery", "merge", "Walker", "Nobody", gallery=g)
     assert r.returncode == 2 and "No identity labelled 'Nobody'" in r.stderr
+
+
+def _refused(capsys, *argv) -> str:
+    """Runs the CLI in-process; it must stop at the argument parser (status 2, no traceback). Returns stderr."""
+    from Algorithm.cli.main import main
+
+    with pytest.raises(SystemExit) as e:
+        main([*map(str, argv)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "error: argument" in err and "Traceback" not in err, err
+    return err
+
+
+def test_a_box_must_be_finite_and_not_empty(tmp_path, capsys):
+    from Algorithm.cli.main import build_parser
+
+    g = tmp_path / "gallery.db"
+    # nan compares False with everything: it once passed, stored a garbage photo, then crashed printing the box
+    for bad in ("nan,0,10,10", "0,0,inf,400", "-inf,0,10,10", "0,0,10,NaN", "10,0,10,10", "0,20,10,5"):
+        assert "--box" in _refused(capsys, "register", BUS, "--label", "X", "--box", bad, "--gallery", g)
+        for cmd in (("find", "--gallery", g), ("similar", "--image", BUS, "--gallery", g), ("rank", BUS, "--gallery", g)):
+            assert "--box" in _refused(capsys, *cmd, "--box", bad)
+    assert not g.exists()  # nothing stored
+    assert build_parser().parse_args(["find", "--box", "0, 1.5, 10, 20"]).box == (0.0, 1.5, 10.0, 20.0)
+
+
+def test_categories_are_checked_by_the_parser(tmp_path, capsys):
+    from Algorithm.cli.main import _engine, build_parser
+    from Algorithm.errors import ReIdError
+    from Algorithm.rules import CATEGORIES
+
+    for bad in ("bogus", ",", "person,bogus"):
+        err = _refused(capsys, "search", BUS, "--categories", bad, "--gallery", tmp_path / "g.db", "--quiet")
+        assert "--categories" in err and ", ".join(CATEGORIES) in err
+        assert "--categories" in _refused(capsys, "models", "add", BUS, "--name", "m", "--threshold", "0.3",
+                                          "--categories", bad)
+    ap = build_parser()
+    assert ap.parse_args(["search", "x.jpg"]).categories == ("person",)
+    assert ap.parse_args(["search", "x.jpg", "--categories", " vehicle, person "]).categories == ("vehicle", "person")
+    # the safety net: a setting the parser let through is a clean error (main prints it, status 2), not a traceback
+    with pytest.raises(ReIdError, match="categories must be among"):
+        _engine(argparse.Namespace(gallery=tmp_path / "g.db"), categories=("bogus",))
+
+
+def test_max_frames_must_be_positive(tmp_path, capsys):
+    from Algorithm.cli.main import build_parser
+
+    g = tmp_path / "gallery.db"
+    # 0 or less processed nothing with status 0, and `index` replaced an indexed file with an empty entry
+    for bad in ("0", "-1", "ten"):
+        for cmd in (("search", PED_VIDEO, "--quiet", "--gallery", g), ("index", PED_VIDEO, "--quiet", "--gallery", g),
+                    ("evaluate", "tracks", MOT), ("evaluate", "tracklets", PED_VIDEO), ("evaluate", "openset", MOT)):
+            assert "--max-frames" in _refused(capsys, *cmd, "--max-frames", bad)
+    assert not g.exists() and not (tmp_path / "footage.db").exists()
+    assert build_parser().parse_args(["search", "x.mp4", "--max-frames", "5"]).max_frames == 5
+
+
+def test_backup_never_overwrites_a_file_unasked_and_an_empty_gallery_is_said(tmp_path):
+    g = tmp_path / "gallery.db"
+    r = cli("search", BUS, "--quiet", gallery=tmp_path / "typo.db")
+    assert r.returncode == 0 and "has no identities yet" in r.stderr
+    assert cli("register", BUS, "--label", "Ann", "--box", "50,397,243,903", gallery=g).returncode == 0
+    precious = tmp_path / "holiday.mp4"
+    precious.write_bytes(b"not a gallery")
+    r = cli("gallery", "backup", precious, gallery=g)
+    assert r.returncode == 2 and "exists; add --force" in r.stderr and precious.read_bytes() == b"not a gallery"
+    r = cli("gallery", "backup", precious, "--force", gallery=g)
+    assert r.returncode == 0 and precious.read_bytes()[:15] == b"SQLite format 3"
+
+
+def test_ctrl_c_stops_a_search_and_keeps_what_it_found(tmp_path):
+    import signal
+    import time
+
+    out, g = tmp_path / "res.json", tmp_path / "gallery.db"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen([sys.executable, "-m", "Algorithm", "search", str(PED_VIDEO), "--out", str(out),
+                          "--gallery", str(g)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen, t0 = b"", time.monotonic()
+    moving = re.compile(rb"\b([1-9]\d+)/1394\b")  # the progress bar is past frame 10
+    while not moving.search(seen) and time.monotonic() - t0 < 240:
+        chunk = os.read(p.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        seen += chunk
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=240)
+    assert p.returncode == 130, (seen + stderr).decode(errors="replace")[-2000:]
+    assert b"stopped by Ctrl-C" in stderr and b"results written to" in stdout
+    (f,) = json.loads(out.read_text(encoding="utf-8"))["files"]
+    assert f["stopped"] and 0 < f["stats"]["frames_processed"] < 1394

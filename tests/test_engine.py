@@ -206,3 +206,16 @@ def test_a_tight_crop_with_nobody_detected_is_registered_whole(engine, tmp_path)
     assert r.box[0] <= 8 and r.box[2] >= 56  # detector box or the whole crop, either covers the person
     r2 = engine.register(crop, "Market2", whole=True)
     assert r2.whole_image and r2.box == (0.0, 0.0, 64.0, 128.0)
+
+
+def test_cuda_asked_for_without_a_gpu_runs_on_the_cpu_and_says_so(tmp_path):
+    from Algorithm.outer_api import device_options
+
+    if next(o for o in device_options() if o.name == "cuda").available:
+        pytest.skip("this machine has a usable GPU: CUDA is not refused here")
+    eng = Engine(tmp_path / "g.db", Settings(device="cuda", keep_frames=False))
+    assert "CUDA is not available" in eng.device_caution() and "running on the CPU" in eng.device_caution()
+    report = eng.search_all(BUS)
+    assert report.settings.device == "cpu" and report.settings_json()["device"] == "cpu"  # what the run used
+    assert Engine(tmp_path / "h.db", Settings(device="cpu")).device_caution() == ""
+    eng.close()

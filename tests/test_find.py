@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from Algorithm.outer_api import Engine, FileResult, Settings
+from Algorithm.outer_api import Engine, FileResult, InputError, ModelError, Settings
 
 from testdata import MOT, PED_VIDEO, mot_gt_crop, video_frame
 
@@ -83,10 +83,15 @@ def test_find_one_label_a_time_window_and_a_source(indexed):
     assert {lab for _, _, lab in matched(only)} == {"black-jacket"}
     everyone = {k for k in matched(eng.find().files) if k[2] == "black-jacket"}
     assert matched(only) == everyone  # the others still compete for each box: the same frames as in a full find
+    assert matched(eng.find(["BLACK-JACKET"]).files) == matched(only)  # labels are one regardless of case
     window = eng.find(["black-jacket"], after=30.0, before=35.0, sources=[PED_VIDEO]).files
     assert [r.path for r in window] == [str(PED_VIDEO)]
     frames = [f for _, f, _ in matched(window)]
     assert frames and all(300 <= f <= 350 for f in frames), frames
+    with pytest.raises(InputError, match="time window is empty"):  # not an empty answer that reads as "not there"
+        eng.find(["black-jacket"], after=35.0, before=30.0)
+    with pytest.raises(InputError, match="Nothing indexed in"):
+        eng.find(["black-jacket"], sources=[PED_VIDEO.parent / "no-such-camera"])
     assert eng.find(["black-jacket"], sources=[MOT]).files and not matched(eng.find(["black-jacket"], sources=[MOT]).files)
 
 
@@ -169,6 +174,9 @@ def test_model_switch_reembeds_the_library_from_stored_crops(tmp_path, monkeypat
 
     # the switch is saved in the user's model file: a file of this test's own, or later tests would run on OSNet
     monkeypatch.setattr(registry, "LOCAL_MANIFEST_PATH", tmp_path / "local_models.json")
+    other = Engine(tmp_path / "other" / "gallery.db", Settings(keep_frames=False))
+    other.register(video_frame(PED_VIDEO, 120), "grey-cardigan")  # embedded by retail-0277; this gallery stays so
+    other.close()
     eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
     eng.index_all(PED_VIDEO, max_frames=300)
     n = len(eng.library_tracks())
@@ -184,15 +192,21 @@ def test_model_switch_reembeds_the_library_from_stored_crops(tmp_path, monkeypat
     assert again and {lab for *_, lab in again} == {"grey-cardigan"}
     assert all(60 <= f <= 205 for _, f, _ in again), sorted(again)
     eng.close()
+    stale = Engine(tmp_path / "other" / "gallery.db", Settings(keep_frames=False))
+    with pytest.raises(ModelError, match="embedded by ReID model"):  # not an empty answer, as a search refuses too
+        stale.find()
+    stale.close()
 
 
 def test_cli_index_find_library_similar(tmp_path):
     gal, out = tmp_path / "g.db", tmp_path / "found.json"
     run = lambda *a: subprocess.run([sys.executable, "-m", "Algorithm", *map(str, a), "--gallery", gal],  # noqa: E731
                                     capture_output=True, text=True, timeout=600)
+    r = run("library", "list")
+    assert r.returncode == 0 and "the library is empty" in r.stdout
     r = run("index", PED_VIDEO, "--sample-ft", "5", "--max-frames", "460", "--camera", "door", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert "indexed" in r.stdout and "1 file(s) indexed" in r.stdout
+    assert "(partial: only part of the video was processed)" in r.stdout and "1 file(s) indexed" in r.stdout
     photo = tmp_path / "bj.jpg"
     from Algorithm.outer_api import write_image
 
@@ -296,3 +310,36 @@ def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes
     assert len(store.sources()) == 26 and {s.status for s in store.sources()} == {"done"}
     assert_agree(store)
     store.close()
+
+
+def test_a_shorter_partial_run_keeps_the_longer_ones_tracks_and_a_cut_video_is_not_done(tmp_path):
+    from Algorithm.outer_api import export_json, read_results_json
+
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    eng.search_all(PED_VIDEO, max_frames=300)
+    (src,) = eng.library()
+    longer = [t.id for t in eng.library_tracks(PED_VIDEO)]
+    assert src.status == "partial" and longer
+    eng.search_all(PED_VIDEO, max_frames=50)  # a quick look at the start must not wipe what the longer run indexed
+    assert [t.id for t in eng.library_tracks(PED_VIDEO)] == longer
+    from Algorithm.sinks.footage_sink import FootageSink
+
+    FootageSink(eng._footage()).failed(PED_VIDEO, "a later run failed")  # nor must a failure
+    assert [t.id for t in eng.library_tracks(PED_VIDEO)] == longer and eng.library()[0].status == "partial"
+    eng.search_all(PED_VIDEO, max_frames=400)  # a run that goes further replaces it
+    assert [t.id for t in eng.library_tracks(PED_VIDEO)] != longer
+
+    # A video cut short (its first 300 kB: the container still says 1394 frames) is searched as far as it goes,
+    # said to be incomplete, and indexed as partial, not as done.
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(PED_VIDEO.read_bytes()[:300_000])
+    report = eng.search_all(cut)
+    (res,) = report.files
+    assert res.error is None and not res.stopped and 0 < res.stats.frames_read < 1394
+    assert res.warning and f"ended after {res.stats.frames_read} of its 1394 frames" in res.warning
+    entry = next(e for e in eng.library() if e.info.path == str(cut))
+    assert entry.status == "partial" and entry.info.reason == res.warning
+    assert read_results_json(export_json(report, tmp_path / "r.json")).files[0].warning == res.warning
+    whole = eng.search_all(MOT / "MOT17-09-FRCNN" / "img1" / "000001.jpg").files[0]
+    assert whole.warning is None
+    eng.close()

@@ -51,6 +51,21 @@ def test_separate_people_are_refused_with_the_listing():
     assert not choose_crop(img, dets([(0, 0, 100, 200), (100, 0, 200, 200)]), "person", several="best").whole
 
 
+def test_a_given_box_too_small_to_show_anyone_is_refused(engine):
+    from Algorithm.outer_api import InputError
+
+    img = np.zeros((200, 200, 3), np.uint8)
+    with pytest.raises(InputError, match="3x3 px inside the photo: too small"):
+        choose_crop(img, None, "person", box=(0, 0, 3, 3))
+    with pytest.raises(InputError, match="7x50 px"):  # what lies inside the photo counts
+        choose_crop(img, None, "person", box=(193, 10, 260, 60))
+    assert choose_crop(img, None, "person", box=(0, 0, rules.CROP_MIN_SIDE, 20)).box == (0, 0, 8, 20)
+    before = state(engine)
+    with pytest.raises(InputError):
+        engine.register(str(BUS), "tiny", box=(50, 397, 53, 400))
+    assert state(engine) == before  # nothing stored
+
+
 def test_the_rule_numbers_are_the_documented_ones():
     # the boundaries: 60% coverage and half inside
     img = np.zeros((100, 100, 3), np.uint8)

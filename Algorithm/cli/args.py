@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from Algorithm import rules
@@ -12,9 +13,19 @@ def box(text: str) -> tuple[float, float, float, float]:
         vals = [float(v) for v in text.replace(" ", "").split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 in pixels") from None
-    if len(vals) != 4 or vals[2] <= vals[0] or vals[3] <= vals[1]:
-        raise argparse.ArgumentTypeError("a box is x1,y1,x2,y2 with x2 > x1 and y2 > y1")
+    # nan compares False with everything, so the order test alone would let it through (and inf is no pixel)
+    if len(vals) != 4 or not all(map(math.isfinite, vals)) or vals[2] <= vals[0] or vals[3] <= vals[1]:
+        raise argparse.ArgumentTypeError(f"a box is x1,y1,x2,y2 in pixels (finite numbers) with x2 > x1 and y2 > y1, "
+                                         f"not {text!r}")
     return tuple(vals)
+
+
+def categories(text: str) -> tuple[str, ...]:
+    """A comma list of rules.CATEGORIES (what Settings.validate accepts): a bad one is a usage error, not a crash."""
+    cats = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not cats or any(c not in rules.CATEGORIES for c in cats):
+        raise argparse.ArgumentTypeError(f"categories are a comma list of {', '.join(rules.CATEGORIES)}, not {text!r}")
+    return cats
 
 
 def threshold(text: str) -> float:
@@ -30,6 +41,17 @@ def sample_ft(text: str) -> int:
         return int(rules.SAMPLE_FT_RANGE.check(int(text), "sampleFt"))
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def positive_int(text: str) -> int:
+    """A count of at least 1 (--max-frames: 0 or less would process nothing, and index a file as empty)."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number is needed, not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
 
 
 def model_name(text: str) -> str:

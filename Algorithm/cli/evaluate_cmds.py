@@ -59,7 +59,7 @@ def add_parsers(sub) -> None:
     t.add_argument("--threshold", type=A.threshold, help="match distance (default: the model's)")
     t.add_argument("--plot", type=Path, help="save precision / recall against the threshold as an image")
     t.add_argument("--iou", type=float, default=0.5, help="IoU with the GT box for a hit (default 0.5)")
-    t.add_argument("--max-frames", type=int, help="only the first N frames of each sequence")
+    t.add_argument("--max-frames", type=A.positive_int, help="only the first N frames of each sequence")
     t.add_argument("--strangers", type=float, default=0.0,
                    help="share of GT identities left out of the gallery (0-1, e.g. 0.5): "
                         "boxes on them that get a label are false matches")
@@ -75,9 +75,9 @@ def add_parsers(sub) -> None:
     k2.add_argument("--category", choices=CATEGORIES, default="vehicle")
     k2.add_argument("--model", action="append", dest="models", metavar="NAME",
                     help="a ReID model to measure (repeat to compare; default: the one serving --category)")
-    k2.add_argument("--gap", type=int, default=10, help="frames between the two views of one track (default 10)")
+    k2.add_argument("--gap", type=A.positive_int, default=10, help="frames between the two views of one track (default 10)")
     k2.add_argument("--target-fmr", type=_fmr, default=0.01, help="for the suggested threshold (default 1%%)")
-    k2.add_argument("--max-frames", type=int, help="only the first N frames of each video")
+    k2.add_argument("--max-frames", type=A.positive_int, help="only the first N frames of each video")
     k2.add_argument("--plot", type=Path, help="save the first model's histograms and curves as an image")
     k2.add_argument("--out", type=Path, help="write the figures as JSON")
     k2.add_argument("--device", choices=DEVICES, default="auto")
@@ -91,7 +91,7 @@ def add_parsers(sub) -> None:
                         '"box": [x1, y1, x2, y2] (optional), "in_view": [[225, 450]]}]}')
     o.add_argument("--threshold", type=A.threshold, help="match distance (default: the model's)")
     o.add_argument("--sample-ft", type=A.sample_ft, default=1, help="video: process every k-th frame (default 1)")
-    o.add_argument("--max-frames", type=int, help="video: only the first N frames")
+    o.add_argument("--max-frames", type=A.positive_int, help="video: only the first N frames")
     o.add_argument("--iou", type=float, default=0.5, help="MOT: IoU with the GT box for a right box (default 0.5)")
     o.add_argument("--out", type=Path, help="write the figures as JSON")
     o.add_argument("--category", choices=CATEGORIES, default="person")
@@ -106,7 +106,7 @@ def add_parsers(sub) -> None:
                    help="calibrate on a gallery (default: the app's gallery); identities need several photos")
     c.add_argument("--tracklets", type=Path, nargs="+", metavar="VIDEO",
                    help="calibrate on the tracks of your own videos (no labels; see `evaluate tracklets`)")
-    c.add_argument("--gap", type=int, default=10, help="--tracklets: frames between the two views of one track")
+    c.add_argument("--gap", type=A.positive_int, default=10, help="--tracklets: frames between the two views of one track")
     c.add_argument("--target-fmr", type=_fmr, default=0.01, help="target false-match rate per pair (default 0.01 = 1%%)")
     c.add_argument("--plot", type=Path, help="save the histograms and curves as an image")
     c.add_argument("--save", action="store_true", help="write the suggested threshold into models/local_models.json "
@@ -121,7 +121,7 @@ def add_parsers(sub) -> None:
     k = sub.add_parser("rank", help="picture of the gallery photos nearest to a query")
     k.add_argument("query", type=Path, help="a crop or a photo (the most confident detection is used)")
     A.add_gallery(k)
-    k.add_argument("--top", type=int, default=5)
+    k.add_argument("--top", type=A.positive_int, default=5)
     k.add_argument("--out", type=Path, default=Path("ranked.png"), help="image to write (default ranked.png)")
     k.add_argument("--per-identity", action="store_true", help="only the nearest photo of each identity")
     k.add_argument("--category", choices=CATEGORIES, default="person")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from Algorithm.cli import args as A
@@ -32,14 +33,6 @@ def _time(text: str) -> float:
     return total
 
 
-def _categories(text: str) -> tuple[str, ...]:
-    cats = tuple(c.strip() for c in text.split(",") if c.strip())
-    bad = [c for c in cats if c not in CATEGORIES]
-    if bad or not cats:
-        raise argparse.ArgumentTypeError(f"categories are a comma list of {', '.join(CATEGORIES)}")
-    return cats
-
-
 def _stores(p: argparse.ArgumentParser) -> None:
     A.add_gallery(p)
     p.add_argument("--footage", type=Path, help="footage index file (default: footage.db beside the gallery)")
@@ -52,11 +45,11 @@ def add_parsers(sub) -> None:
                         "full and unchanged are skipped (--force processes them again).")
     _stores(ix)
     ix.add_argument("paths", type=Path, nargs="+", metavar="PATH")
-    ix.add_argument("--categories", type=_categories, default=("person",), help="comma list of: " + ",".join(CATEGORIES))
+    ix.add_argument("--categories", type=A.categories, default=("person",), help="comma list of: " + ",".join(CATEGORIES))
     ix.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame")
     ix.add_argument("--camera", help="camera name of these files (default: each file's folder name)")
     ix.add_argument("--force", action="store_true", help="process files again even when already indexed")
-    ix.add_argument("--max-frames", type=int, help="stop each video after this many frames (indexed as partial)")
+    ix.add_argument("--max-frames", type=A.positive_int, help="stop each video after this many frames (indexed as partial)")
     A.add_speed(ix)
     A.add_hw_decode(ix)
     A.add_device(ix)
@@ -73,7 +66,7 @@ def add_parsers(sub) -> None:
     fd.add_argument("--sources", type=Path, nargs="+", help="only these indexed files or folders")
     fd.add_argument("--after", type=_time, help="only from this time in each video (seconds or [HH:]MM:SS)")
     fd.add_argument("--before", type=_time, help="only up to this time in each video")
-    fd.add_argument("--categories", type=_categories, help="comma list of: " + ",".join(CATEGORIES))
+    fd.add_argument("--categories", type=A.categories, help="comma list of: " + ",".join(CATEGORIES))
     fd.add_argument("--out", type=Path, help="write results as JSON (the layout of `search --out`)")
     fd.add_argument("--csv", type=Path, help="write sightings as CSV")
     fd.add_argument("--journey", action="store_true", help="print each identity's sightings across files and cameras")
@@ -97,7 +90,7 @@ def add_parsers(sub) -> None:
     sm.add_argument("--image", type=Path, help="a photo or a saved frame instead of a track")
     sm.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one in the image")
     sm.add_argument("--category", choices=CATEGORIES, default="person")
-    sm.add_argument("--top", type=int, default=20)
+    sm.add_argument("--top", type=A.positive_int, default=20)
     sm.add_argument("--json", action="store_true")
     A.add_device(sm)
 
@@ -114,13 +107,16 @@ def run(args) -> int:
 
 
 def _index(args) -> int:
-    from Algorithm.cli.progress import drain
+    from Algorithm.cli.progress import drain, stop_on_ctrl_c
 
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
+    if eng.device_caution():
+        print(f"note: {eng.device_caution()}", file=sys.stderr)
     failed = indexed = 0
     for path in args.paths:
-        report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force,
-                                 max_frames=args.max_frames), args.quiet, on_file=lambda r: None)
+        with stop_on_ctrl_c() as stop:
+            report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force, cancel=stop,
+                                     max_frames=args.max_frames), args.quiet, on_file=lambda r: None)
         for res in report.files:
             if res.error:
                 failed += 1
@@ -128,10 +124,18 @@ def _index(args) -> int:
             else:
                 indexed += 1
                 n = len(eng.library_tracks(res.path))
-                print(f"indexed {res.path}: {n} track(s){' (partial)' if res.stopped or args.max_frames else ''}")
+                state = eng.library_status(res.path)  # what the library holds now, as `library list` says it
+                why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
+                print(f"indexed {res.path}: {n} track(s){why}")
+        if stop():
+            break
     total = len(eng.library())
     print(f"{indexed} file(s) indexed, {failed} failed; the library holds {total} file(s) ({eng.footage_path})")
     eng.close()
+    if stop():
+        print("stopped by Ctrl-C: the file in progress was indexed as partial; run the command again to go on",
+              file=sys.stderr)
+        return 130
     return 1 if failed and not indexed else 0
 
 
@@ -145,7 +149,8 @@ def _find(args) -> int:
         if res.error:
             continue
         for s in res.sightings:
-            segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
+            segs = ", ".join((f"d={max(0.0, g.best_distance):.3f}" if res.kind == "image" else  # a photo has no time
+                              f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})") for g in s.segments)
             print(f"{res.path}: {s.label}: {segs}")
     if args.journey:
         for j in eng.journeys(queries, threshold=args.threshold, sources=args.sources, after=args.after,
@@ -177,6 +182,8 @@ def _library(args) -> int:
             for r in rows if not args.json else []:
                 why = f" ({r.reason})" if r.reason else ""
                 print(f"{r.status:8} {r.info.n_tracks:5} tracks  [{r.info.camera}] {r.info.path}{why}")
+            if not rows and not args.json:
+                print(f"the library is empty ({eng.footage_path}): index footage with `python -m Algorithm index PATH`")
             return 0
         if args.action == "remove":
             if not eng.remove_from_library(args.path):

@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("other", metavar="LABEL_OTHER", help="the identity whose photos move, then removed")
     bk = gsub.add_parser("backup")
     bk.add_argument("dest", type=Path)
+    bk.add_argument("--force", action="store_true", help="replace DEST when it exists")
     rs = gsub.add_parser("restore")
     rs.add_argument("src", type=Path)
 
@@ -59,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tracker", choices=TRACKERS, default="bytetrack")
     A.add_speed(s)
     A.add_hw_decode(s)
-    s.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    s.add_argument("--categories", type=A.categories, default="person", help="comma list of: " + ",".join(CATEGORIES))
     A.add_device(s)
-    s.add_argument("--max-frames", type=int, help="stop each video after this many frames")
+    s.add_argument("--max-frames", type=A.positive_int, help="stop each video after this many frames")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
 
     m = sub.add_parser("models", help="check, provision, add or switch models (models/models.json)")
@@ -80,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--std", default=",".join(map(str, IMAGENET_STD)))
     ad.add_argument("--normalized-in-graph", action="store_true", help="the graph does its own mean/std")
     ad.add_argument("--threshold", type=A.threshold, required=True, help="match distance (1 - cosine)")
-    ad.add_argument("--categories", default="person", help="comma list of: " + ",".join(CATEGORIES))
+    ad.add_argument("--categories", type=A.categories, default="person", help="comma list of: " + ",".join(CATEGORIES))
     ad.add_argument("--sample", type=Path, help="a crop to validate the model on")
     us = msub.add_parser("use", help="make a model serve a category; re-embeds the gallery's photos")
     A.add_gallery(us)
@@ -115,9 +116,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _engine(args, **settings):
+    from Algorithm.errors import ReIdError
     from Algorithm.outer_api import Engine, Settings
 
-    return Engine(args.gallery, Settings().with_(keep_frames=False, **settings))
+    try:
+        s = Settings().with_(keep_frames=False, **settings)
+    except ValueError as e:  # a value the argument types let through: still a usage error (status 2), not a traceback
+        raise ReIdError(str(e)) from None
+    return Engine(args.gallery, s)
 
 
 def _find_identity(eng, label: str):
@@ -184,6 +190,9 @@ def _run(args) -> int:
             print(f"merged '{m.removed_label}' into '{m.label}': {m.moved} photo(s) moved, '{m.label}' now has "
                   f"{m.n_entries} photo(s); '{m.removed_label}' was removed")
         elif args.action == "backup":
+            if args.dest.is_file() and not args.force:  # a mistyped name must not overwrite a file (or an older backup)
+                print(f"error: {args.dest} exists; add --force to replace it", file=sys.stderr)
+                return 2
             print(f"gallery saved to {eng.backup(args.dest)}")
         elif args.action == "restore":
             eng.restore(args.src)
@@ -277,7 +286,7 @@ def _models(args) -> int:
             "title": args.title or args.name, "file": str(args.file.resolve()), "input_size": [h, w],
             "channel_order": args.channel_order, "mean": _floats(args.mean, 3, "--mean"),
             "std": _floats(args.std, 3, "--std"), "normalized_in_graph": args.normalized_in_graph,
-            "threshold": args.threshold, "categories": [c.strip() for c in args.categories.split(",") if c.strip()],
+            "threshold": args.threshold, "categories": list(args.categories),
         }
         eng = Engine(settings=Settings(keep_frames=False))
         info = eng.add_model(args.name, spec, args.sample)
@@ -291,21 +300,31 @@ def _models(args) -> int:
 
 
 def _search(args) -> int:
-    from Algorithm.cli.progress import drain
+    from Algorithm.cli.progress import drain, stop_on_ctrl_c
     from Algorithm.outer_api import export_csv, export_json
 
-    cats = tuple(c.strip() for c in args.categories.split(",") if c.strip())
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
-                  tracker=args.tracker, categories=cats, device=args.device, speed=args.speed,
+                  tracker=args.tracker, categories=args.categories, device=args.device, speed=args.speed,
                   hw_decode=args.hw_decode)
     caution = eng.speed_caution()
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
-    report = drain(eng.search(args.path, max_frames=args.max_frames), args.quiet)
+    if eng.device_caution():
+        print(f"note: {eng.device_caution()}", file=sys.stderr)
+    if not eng.identities():  # a mistyped --gallery opens a new, empty one: "no match" would mislead
+        print(f"note: the gallery {eng.gallery_path} has no identities yet, so nobody can be matched "
+              f"(register someone first)", file=sys.stderr)
+    with stop_on_ctrl_c() as stop:
+        report = drain(eng.search(args.path, cancel=stop, max_frames=args.max_frames), args.quiet)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")
     if args.csv:
         print(f"sightings written to {export_csv(report, args.csv)}")
     n_err = len(report.errors)
+    if stop():
+        part = sum(f.stopped for f in report.files)
+        print(f"stopped by Ctrl-C: {len(report.files)} file(s) searched" + (", the last one in part" if part else ""),
+              file=sys.stderr)
+        return 130
     print(f"{len(report.files)} file(s) searched, {n_err} skipped with errors")
     return 1 if report.files and n_err == len(report.files) else 0

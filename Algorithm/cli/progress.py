@@ -1,7 +1,37 @@
 """Progress and per-file lines of the commands that process footage (search, index)."""
 from __future__ import annotations
 
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
 from tqdm import tqdm
+
+
+@contextmanager
+def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
+    """A run's cancel(): the first Ctrl-C asks it to stop at the next frame, so the file in progress ends as stopped
+    and what the run found so far is still written (--out, the footage index); a second one interrupts at once."""
+    asked = threading.Event()
+
+    def on_sigint(_sig, _frame):
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+        tqdm.write("stopping after this frame; what was found so far is kept (Ctrl-C again to quit at once)",
+                   file=sys.stderr)
+
+    try:
+        old = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread (an embedding program): Ctrl-C keeps its default meaning
+        yield asked.is_set
+        return
+    try:
+        yield asked.is_set
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def print_file(res) -> None:
@@ -14,6 +44,8 @@ def print_file(res) -> None:
         return
     tqdm.write(f"{res.path}: {len(res.sightings)} identities, ReID crops {res.stats.reid_crops} "
                f"for {res.stats.detections} boxes")
+    if res.warning:
+        tqdm.write(f"    warning: {res.warning}")
     for s in res.sightings:
         segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
         tqdm.write(f"    {s.label}: {segs}")

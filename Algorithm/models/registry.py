@@ -127,7 +127,8 @@ class Registry:
         try:
             return self.models[name]
         except KeyError:
-            raise ModelError(f"No model named '{name}' in the model config ({MANIFEST_PATH})") from None
+            raise ModelError(f"No model named '{name}' in the model config ({MANIFEST_PATH}); its models: "
+                             f"{', '.join(sorted(self.models))}") from None
 
     def reid_for(self, category: str) -> ModelSpec:
         if category not in self.reid:

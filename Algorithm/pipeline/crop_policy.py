@@ -60,6 +60,10 @@ def choose_crop(img: np.ndarray, dets: Detections | None, category: str, box=Non
     if whole:
         return CropChoice((0.0, 0.0, float(w), float(h)), True, "whole photo")
     if box is not None:
+        shown = crop_box(img, box)  # the part inside the photo
+        if min(shown.shape[:2]) < rules.CROP_MIN_SIDE:
+            raise InputError(f"The given box is {shown.shape[1]}x{shown.shape[0]} px inside the photo: too small to "
+                             f"show anyone (at least {rules.CROP_MIN_SIDE} px a side)")
         return CropChoice(tuple(float(v) for v in box), False, "given box")
     found = _boxes(dets, category, conf)  # detections come sorted by confidence
     if not found:

@@ -51,12 +51,17 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
     res.stats.decoder = video.decoder
+    reached = last + s.sample_ft if stop is None else min(last + s.sample_ft, stop)  # frames from the start gone through
+    if not stopped and (stop is None or reached < stop) and media.ended_early(info, reached):
+        res.warning = (f"the video ended after {last + 1} of its {info.frame_count} frames (damaged or cut short?); "
+                       f"what came after was not searched")
     if indexing:
         # Complete when the run was not stopped and no frame it would have processed was left (a run cut by
-        # max_frames stops short of the end, unless the video ends first).
+        # max_frames stops short of the end, unless the video ends first; a damaged one ends before its end).
         more = stop is not None and (not info.frame_count or last + s.sample_ft < info.frame_count)
-        FootageSink.finish(indexing, complete=not stopped and not more,
-                           reason="stopped by the user" if stopped else "only part of the video was processed" if more else "")
+        reason = ("stopped by the user" if stopped else res.warning or ("only part of the video was processed" if more else ""))
+        FootageSink.finish(indexing, complete=not (stopped or more or res.warning), reason=reason,
+                           covered=max(0, reached))
     return res
 
 

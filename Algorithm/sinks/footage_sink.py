@@ -2,7 +2,8 @@
 
 A search indexes the files it processes, so the second question about a file is answered from the index.
 A file already indexed in full and unchanged on disk is left as it is (a shorter or partial run never
-replaces a complete one); `force` (the `index` command's --force, the Library's Re-index) writes anyway.
+replaces a complete one, nor a partial one that went further); `force` (the `index` command's --force, the
+Library's Re-index) writes anyway.
 """
 from __future__ import annotations
 
@@ -47,13 +48,22 @@ class FootageSink:
         return OpenSource(w, TrackRecorder(model_of, width, height))
 
     @staticmethod
-    def finish(src: OpenSource, complete: bool, reason: str = "") -> int:
-        src.writer.add_tracks(src.recorder.records())
-        return src.writer.finish("done" if complete else "partial", reason)
+    def finish(src: OpenSource, complete: bool, reason: str = "", covered: int | None = None) -> int:
+        """Writes the run; `covered`: the frames from the start it went through. A partial run is not kept where a
+        partial run of the same file went further (a short look must not wipe a longer one's tracks)."""
+        w = src.writer
+        if not complete:
+            kept = w.store.source_status(w.path)
+            if kept.status == "partial" and w.store.covered_frames(kept.source_id) > (covered or 0):
+                return kept.source_id
+        w.covered_frames = covered
+        w.add_tracks(src.recorder.records())
+        return w.finish("done" if complete else "partial", reason)
 
     def failed(self, path: str | Path, reason: str) -> None:
-        """Records a file that could not be processed (unless a complete earlier run of it is kept)."""
-        if not self.wanted(path):
+        """Records a file that could not be processed (unless an earlier run of it, complete or partial, is kept:
+        a failure must not wipe the tracks a run of the unchanged file stored)."""
+        if not self.wanted(path) or self.index.source_status(path).status == "partial":
             return
         camera = self.camera if self.camera is not None else default_camera(path)
         try:

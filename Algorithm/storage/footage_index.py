@@ -45,7 +45,7 @@ from Algorithm.errors import GalleryError, ModelError
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # View features kept per track and model besides the aggregate: every vector a live search compared with the
 # gallery (each embedded crop and each running aggregate, 2-8 for most tracks), so a later `find` takes the
@@ -130,8 +130,14 @@ CREATE TABLE crop_images(
 );
 """
 
+# Version 3: how far into a video a partial run got (frames from the start), so a shorter run does not replace a
+# longer one. NULL for runs stored before it (read from their tracks then: covered_frames).
+_SCHEMA_V3 = """
+ALTER TABLE sources ADD COLUMN covered_frames INTEGER;
+"""
+
 # Each step takes the schema from version i to i + 1, applied inside one transaction (as in gallery.py).
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3]
 
 
 # ------------------------------------------------------------------------------------------------ records
@@ -407,6 +413,7 @@ class SourceWriter:
         self.kind, self.width, self.height = kind, width, height
         self.settings = json.dumps(settings or {}, sort_keys=True)
         self.tracks: list[TrackRecord] = []
+        self.covered_frames: int | None = None  # frames of the video the run went through, from its start
         self.finished = False
 
     def add_tracks(self, tracks: Iterable[TrackRecord]) -> None:
@@ -503,9 +510,9 @@ class FootageIndex(SqliteStore):
                 db.execute("DELETE FROM sources WHERE id = ?", (old[0],))
             sid = db.execute(
                 "INSERT INTO sources(path, size, mtime_ns, hash, camera, status, reason, duration_s, fps, frames, indexed_at,"
-                " kind, width, height, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " kind, width, height, settings, covered_frames) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (w.path, w.size, w.mtime_ns, w.hash, w.camera, status, str(reason), w.duration_s, fps, w.frames, _now(),
-                 w.kind, w.width, w.height, w.settings),
+                 w.kind, w.width, w.height, w.settings, w.covered_frames),
             ).lastrowid
             for t, (track_row, feats) in zip(w.tracks, rows):
                 tid = db.execute(
@@ -800,6 +807,16 @@ class FootageIndex(SqliteStore):
             if now != digest:
                 return SourceStatus(key, "changed", "its content changed", sid, at)
         return SourceStatus(key, status, reason, sid, at)
+
+    def covered_frames(self, source_id: int) -> int:
+        """How many frames from its start a stored run of a video went through (a run stored before this was
+        recorded: up to its last tracked frame)."""
+        with self._lock:
+            row = self.db.execute("SELECT s.covered_frames, (SELECT MAX(end_frame) + 1 FROM tracks WHERE source_id = s.id)"
+                                  " FROM sources s WHERE s.id = ?", (source_id,)).fetchone()
+        if row is None:
+            return 0
+        return int(row[0] if row[0] is not None else row[1] or 0)
 
     def sources(self) -> list[SourceInfo]:
         with self._lock:

@@ -120,7 +120,8 @@ class SearchIndex:
                     f"{n} {category} photo(s) in the gallery were embedded by ReID model(s) "
                     f"{', '.join(repr(m) for m in sorted(foreign))}, not by the active model '{model}': features of "
                     f"different models cannot be compared. Re-embed them with `python -m Algorithm models use {model} "
-                    f"--category {category}` (or choose the model again in Settings), or switch back to that model."
+                    f"--category {category} --gallery \"{self.gallery.path}\"` (or choose the model again in Settings), "
+                    f"or switch back to that model."
                 )
             idx = FeatureIndex(*self.gallery.features(model, category), model=model)
             self._cache[(model, category)] = (rev, idx)

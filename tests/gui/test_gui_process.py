@@ -187,6 +187,19 @@ def test_bad_files_give_an_error_and_the_app_keeps_working(qtbot, page, dialogs,
     assert len(dialogs.of("critical")) == 2
 
 
+def test_a_video_cut_short_is_said_so_when_the_run_ends(qtbot, page, dialogs, tmp_path):
+    cut = tmp_path / "cut.mp4"  # the first 150 kB of the video: its container still promises 1394 frames
+    cut.write_bytes(PED_VIDEO.read_bytes()[:150_000])
+    assert page.set_source(cut) is not False
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
+    (res,) = page.report.files
+    assert not res.error and res.warning and "of its 1394 frames" in res.warning
+    (shown,) = dialogs.of("warning")  # "no sighting" there must not read as "not there"
+    assert "not searched to their end" in shown[1] and "cut.mp4" in shown[2] and res.warning in shown[2]
+    assert not dialogs.of("critical")
+
+
 def test_closing_the_window_stops_processing(qtbot, seeded, dialogs):
     win = MainWindow(seeded, load_settings=False, warm_up=False)
     qtbot.addWidget(win)
