@@ -18,6 +18,11 @@ import numpy as np
 from Algorithm.errors import InputError
 from Algorithm.rules import IMAGE_EXTS, VIDEO_EXTS
 
+# FFmpeg prints its own lines for a damaged file ("partial file", "Invalid NAL unit size") straight to stderr, beside
+# the app's own words about it (a skipped file, a video that ended early); read when the first video is opened, so
+# setting it in the environment beforehand shows them again.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 DEFAULT_FPS = 25.0  # used when a container reports no usable frame rate
 # Larger images are refused before decoding (a 250 MP photo already takes 750 MB as BGR); OpenCV's own
 # limit is 1 GP. 12000x9000 (108 MP) works.

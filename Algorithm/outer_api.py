@@ -307,10 +307,12 @@ class Engine:
         self.reload_models()
         return ModelAdded(name, ext.dim, ext.provider)
 
-    def set_active_model(self, category: str, name: str, progress: Callable[[int, int], None] | None = None) -> int:
+    def set_active_model(self, category: str, name: str, progress: Callable[[int, int], None] | None = None,
+                         library_progress: Callable[[int, int], None] | None = None) -> int:
         """Makes `name` the ReID model of `category` and embeds the stored crops of that category with it, the
         gallery's photos and then the footage library's tracks (features of different models are never mixed).
-        Returns how many photos were embedded."""
+        `progress` counts the photos, then the tracks unless `library_progress` is given for them. Returns how
+        many photos were embedded."""
         if category not in CATEGORIES:
             raise InputError(f"Category must be one of {CATEGORIES}")
         spec = self._registry.get(name)
@@ -329,8 +331,8 @@ class Engine:
         update_local_config(active_reid={category: name})
         self.reload_models()
         if self._footage_store is not None or self._footage_path.exists():
-            # the footage library too, from its stored crops (a second pass of `progress`): find needs no re-index
-            self.reembed_library(category, progress)
+            # the footage library too, from its stored crops: find needs no re-index
+            self.reembed_library(category, library_progress or progress)
         return len(done)
 
     @property

@@ -161,6 +161,11 @@ def test_backup_never_overwrites_a_file_unasked_and_an_empty_gallery_is_said(tmp
     g = tmp_path / "gallery.db"
     r = cli("search", BUS, "--quiet", gallery=tmp_path / "typo.db")
     assert r.returncode == 0 and "has no identities yet" in r.stderr
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(PED_VIDEO.read_bytes()[:150_000])
+    r = cli("search", cut, "--quiet", gallery=tmp_path / "typo.db")
+    assert r.returncode == 0 and "warning: the video ended after" in r.stdout
+    assert "partial file" not in r.stderr and " @ 0x" not in r.stderr  # the app's words, not FFmpeg's lines
     assert cli("register", BUS, "--label", "Ann", "--box", "50,397,243,903", gallery=g).returncode == 0
     precious = tmp_path / "holiday.mp4"
     precious.write_bytes(b"not a gallery")

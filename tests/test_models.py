@@ -96,6 +96,7 @@ def test_models_add_and_use_from_the_command_line(tmp_path):
     assert "512-d" in r.stdout
     r = run("use", "my_osnet", "--category", "vehicle", "--gallery", tmp_path / "g.db")
     assert r.returncode == 0, r.stderr
+    assert "'my_osnet' now serves vehicle; 0 photo(s) re-embedded" in r.stdout
     r = run("list")
     assert any(line.startswith("my_osnet") and "active: vehicle" in line for line in r.stdout.splitlines())
     r = run("add", OSNET, "--name", "x", "--threshold", "0.2", "--input", "oops")

@@ -116,7 +116,8 @@ def _index(args) -> int:
     for path in args.paths:
         with stop_on_ctrl_c() as stop:
             report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force, cancel=stop,
-                                     max_frames=args.max_frames), args.quiet, on_file=lambda r: None)
+                                     max_frames=args.max_frames), args.quiet, on_file=lambda r: None,
+                           max_frames=args.max_frames)
         for res in report.files:
             if res.error:
                 failed += 1

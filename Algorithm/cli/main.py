@@ -294,8 +294,17 @@ def _models(args) -> int:
               f"Make it serve a category with: python -m Algorithm models use {args.name} --category ...")
         return 0
     eng = _engine(args)
-    n = eng.set_active_model(args.category, args.name, progress=lambda k, t: print(f"\rre-embedding {k}/{t}", end=""))
-    print(f"\n'{args.name}' now serves {args.category}; {n} photo(s) re-embedded")
+    tracks = [0]
+
+    def on_track(k: int, t: int) -> None:
+        tracks[0] = t
+        print(f"\rre-embedding the footage library: track {k}/{t}", end="")
+
+    n = eng.set_active_model(args.category, args.name,
+                             progress=lambda k, t: print(f"\rre-embedding the gallery: photo {k}/{t}", end=""),
+                             library_progress=on_track)
+    print(f"\n'{args.name}' now serves {args.category}; {n} photo(s)"
+          + (f" and {tracks[0]} library track(s)" if tracks[0] else "") + " re-embedded")
     return 0
 
 
@@ -315,7 +324,8 @@ def _search(args) -> int:
         print(f"note: the gallery {eng.gallery_path} has no identities yet, so nobody can be matched "
               f"(register someone first)", file=sys.stderr)
     with stop_on_ctrl_c() as stop:
-        report = drain(eng.search(args.path, cancel=stop, max_frames=args.max_frames), args.quiet)
+        report = drain(eng.search(args.path, cancel=stop, max_frames=args.max_frames), args.quiet,
+                       max_frames=args.max_frames)
     if args.out:
         print(f"results written to {export_json(report, args.out)}")
     if args.csv:

@@ -51,8 +51,9 @@ def print_file(res) -> None:
         tqdm.write(f"    {s.label}: {segs}")
 
 
-def drain(events, quiet: bool = False, on_file=print_file):
-    """Runs a search's (or an index run's) events with a progress bar per file; returns the report."""
+def drain(events, quiet: bool = False, on_file=print_file, max_frames: int | None = None):
+    """Runs a search's (or an index run's) events with a progress bar per file; returns the report. `max_frames`:
+    the run's limit per video, so a bar ends full where the run stops."""
     from Algorithm.outer_api import FileDone, FileStarted, Finished, FrameDone
 
     bar, report = None, None
@@ -63,8 +64,9 @@ def drain(events, quiet: bool = False, on_file=print_file):
             bar = None if quiet else tqdm(desc=f"[{ev.index + 1}/{ev.total}] {ev.path.name}", unit="frame", leave=False)
         elif isinstance(ev, FrameDone) and bar is not None:
             fr = ev.result
-            if fr.total_frames and bar.total != fr.total_frames:
-                bar.total = fr.total_frames
+            total = min(fr.total_frames, max_frames) if fr.total_frames and max_frames else fr.total_frames
+            if total and bar.total != total:
+                bar.total = total
             bar.n = fr.frame_index + 1
             bar.refresh()
         elif isinstance(ev, FileDone):
