@@ -375,9 +375,9 @@ class Engine:
         if category not in CATEGORIES:
             raise InputError(f"Category must be one of {CATEGORIES}, not {category!r}")
         img = source if isinstance(source, np.ndarray) else media.read_image(source)
-        if whole or box is not None:
+        if whole:
             return img, choose_crop(img, None, category, box, whole, several)
-        dets, conf = self._photo_detections(img)
+        dets, conf = self._photo_detections(img)  # a given box too: one of the other category is refused
         return img, choose_crop(img, dets, category, box, whole, several, conf=conf)
 
     def check_photo(self, source: str | Path | np.ndarray, categories=CATEGORIES) -> PhotoCheck:
@@ -524,6 +524,7 @@ class Engine:
         FileDone results and the Finished report are the whole run's. An error in the stopped file is raised (its
         first part stays as it was); a new file's is recorded, as in `search`. Resumed parts are not indexed."""
         s = _resume.run_settings(report)
+        self._check_same_models(report, s.categories)
         files = media.list_media(report.root)
         stages = self._stages(s)
         out = dataclasses.replace(report, files=list(report.files))  # the first part's report stays as it was
@@ -546,6 +547,22 @@ class Engine:
             if res.stopped:
                 break
         yield Finished(out)
+
+    def _check_same_models(self, report: SearchReport, categories) -> None:
+        """A run goes on only with the models it ran with: another model's features are not comparable with the
+        first part's, nor its threshold with the one the run keeps."""
+        then, now = report.models, self.model_summary()
+        if then is None:
+            return
+        changed = [(c, then.reid[c].title, now.reid[c].title) for c in categories
+                   if c in then.reid and then.reid[c].model != now.reid[c].model]
+        if then.detector_title != now.detector_title:  # a results file keeps the title only
+            changed.append(("detection", then.detector_title, now.detector_title))
+        if changed:
+            what = "; ".join(f"{c}: '{a}' then, '{b}' now" for c, a, b in changed)
+            raise ModelError(f"This run cannot go on: its models changed since it stopped ({what}). Going on would "
+                             f"mix two models' results in one run. Switch back in Settings to continue it, or "
+                             f"process the files again.")
 
     # -- footage index ----------------------------------------------------------------------------
     def _footage(self) -> FootageIndex:

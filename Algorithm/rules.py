@@ -166,6 +166,9 @@ TIGHT_CROP_INSIDE = 0.5
 #    even at 0.05; the other three are MOT17-05 people before or behind a car, and two of them (no person box: one
 #    hidden behind the car, visibility 0; one standing in front of a van filling the crop, 0.60) are refused so.
 HINT_CONF = 0.1
+# A chosen box is taken for the detector's box of an object when they overlap this much (IoU): a box of the other
+# category alone there refuses the choice (crop_policy._check_box_category).
+SAME_OBJECT_IOU = 0.7
 FILL_COVER = 0.5
 
 # 3. No box at all: the photo is taken whole only when it has the structure of a photograph (cheap grey-level

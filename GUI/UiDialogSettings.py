@@ -208,6 +208,7 @@ class SettingsDialog(QDialog):
         elif m.missing:
             text += f" <b>{m.missing} gallery photo(s) are not embedded by it yet: OK embeds them.</b>"
         self.model_notes[category].setText(text.strip())
+        QTimer.singleShot(0, self._fit)  # a longer note must not be cut (it ends with what switching does)
 
     def add_model(self) -> None:
         dlg = AddModelDialog(self.engine, self)
@@ -254,9 +255,17 @@ class SettingsDialog(QDialog):
 
     def _fit(self) -> None:
         """Grows the dialog when a help text got longer, so no line is cut (never shrinks what the user sized)."""
+        # The form does not pass height-for-width on to a model note packed under its combo box: the note is held to
+        # the height its text needs at its width, and the dialog grows by what the notes lacked (not squeezing the rest).
+        lack = 0
+        for note in self.model_notes.values():
+            want = note.heightForWidth(note.width()) if note.width() > 0 else 0
+            lack += max(0, want - note.height())
+            note.setMinimumHeight(want)
         lay = self.layout()
         lay.activate()
         need = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.totalSizeHint().height()
+        need = max(need, self.height() + lack if lack else 0)
         if need > self.height():
             self.resize(self.width(), need)
 

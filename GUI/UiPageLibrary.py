@@ -40,12 +40,14 @@ from Algorithm.outer_api import (
     Journey,
     JourneyStop,
     LibrarySource,
+    PhotoCheck,
     SimilarTrack,
     media_kind,
     read_image,
     read_video_frame,
     rules,
 )
+from GUI.box_chooser import BoxChooser
 from GUI.journey_view import JourneyView
 from GUI.widgets import confirm, fmt_date, fmt_distance, fmt_duration, fmt_time, hint_label, jpeg_pixmap, show_error
 from GUI.workers import Worker, WorkerPool
@@ -324,7 +326,27 @@ class LibraryPage(QWidget):
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Find the person in a photo", "", rules.file_filter(("image",)))
         if path:
-            self.find([path])
+            cat = self.engine.settings.categories[0]  # the category find searches a photo's object among
+            self.status.setText("Looking at the photo\u2026")
+            self.workers.start(Worker(self.engine.check_photo, path, (cat,)),
+                               on_ok=lambda check: self._find_in_photo(path, cat, check),
+                               on_fail=lambda m: self._failed("Find", m))
+
+    def _find_in_photo(self, path: str, cat: str, check: PhotoCheck) -> None:
+        """Several people in the query photo: the user clicks the one to find (the engine would refuse to guess)."""
+        box = None
+        if check.verdicts[cat].must_choose:
+            d = check.detections
+            rows = [i for i in range(len(d)) if d.category[i] == cat]
+            i = BoxChooser.choose(self, check.image, [d.xyxy[r] for r in rows],
+                                  f"{len(rows)} {cat}s are in this photo: click the one to find in the library.")
+            if i is None:
+                self.status.setText("")
+                return
+            box = tuple(float(v) for v in d.xyxy[rows[i]])
+        self.status.setText("Searching the library\u2026")
+        self.workers.start(Worker(self.engine.journeys, [path], box=box), on_ok=self._show_journeys,
+                           on_fail=lambda m: self._failed("Find", m))
 
     def find_similar(self, track_id: int | None = None) -> None:
         track_id = track_id if track_id is not None else self._selected_track()

@@ -399,6 +399,9 @@ class ManagerPage(QWidget):
             path, _ = QFileDialog.getOpenFileName(self, "Restore the gallery from a backup", "", BACKUP_FILTER)
             if not path:
                 return False
+        if not Path(path).is_file():  # said before asking to replace anything
+            show_error(self, "Restore failed", f"There is no backup file at {path}")
+            return False
         if not confirm(self, "Restore", "Replace the whole gallery with this backup?\n\n"
                        "Everything registered since the backup will be lost."):
             return False

@@ -134,6 +134,7 @@ class ProcessPage(QWidget):
         self.frames_done = 0
         self.shown_match_frames = 0  # frames put on screen with at least one highlighted match
         self.errors_shown: list[str] = []
+        self._label_before_export = ""  # the summary an export replaces while it runs (shown again if it fails)
         self._pin_key = None  # the sighting shown instead of the live frames
         self._resuming = False  # the run in progress goes on with the current (stopped) one
         self._discarded: set[Worker] = set()  # runs reset while running: their results still join the Run list
@@ -656,13 +657,15 @@ class ProcessPage(QWidget):
         self._review(report, at_end=True)
         self.refresh_marks()
         stopped = any(f.stopped for f in report.files)
+        n_cut = sum(1 for f in report.files if f.warning and not f.error)
         n_seg = self.sightings.segment_count()
         self.progress.setRange(0, max(1, self.progress.maximum()))
-        if not stopped and self.progress.maximum() > 1:
+        if not stopped and not n_cut and self.progress.maximum() > 1:  # a video cut short did not reach its end
             self.progress.setValue(self.progress.maximum())
         verb = "Stopped" if stopped else "Done"
         n_files = len(report.files)
-        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}, {n_seg} "
+        cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
+        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{cut}, {n_seg} "
                                     f"sighting{'s' if n_seg != 1 else ''}, {self.match_count} highlighted boxes.")
         self._update_buttons()
         if not report.files:
@@ -778,8 +781,12 @@ class ProcessPage(QWidget):
                 self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
         n_seg = self.sightings.segment_count()
         verb = "Stopped" if any(f.stopped for f in report.files) else "Done"
+        there = any(Path(f.path).is_file() for f in report.files if not f.error)
+        play = (" Press Play to play them back." if there else
+                " The footage is not where the results say (moved or deleted): the sightings are listed, but cannot be "
+                "played back.")
         self.progress_label.setText(f"{verb}: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
-                                    f"{n_seg} sighting{'s' if n_seg != 1 else ''}. Press Play to play them back.")
+                                    f"{n_seg} sighting{'s' if n_seg != 1 else ''}.{play}")
         self._review(report)
         self.refresh_marks()
         self.view.setFocus()
@@ -1035,6 +1042,7 @@ class ProcessPage(QWidget):
         app_settings.remember_export(jobs[0][1])
         w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()
         self.exporter = w
+        self._label_before_export = self.progress_label.text()
         self.progress_label.setText("Writing the annotated video\u2026")
         self.workers.start(w, self._export_done, lambda m: self._export_failed(w, m),
                            on_progress=self._export_progress, on_yield=self._export_file)
@@ -1107,6 +1115,7 @@ class ProcessPage(QWidget):
         w = Worker(self.engine.export_evidence, self.report, selection, dest, blur_others=blur_others)
         w = w.with_progress().with_cancel()
         self.exporter = w
+        self._label_before_export = self.progress_label.text()
         self.progress_label.setText(f"Writing the evidence of {what}"
                                     + (", everyone else blurred" if blur_others else "") + "\u2026 (Stop cancels)")
         self.workers.start(w, self._evidence_done, lambda m: self._export_failed(w, m),
@@ -1141,7 +1150,7 @@ class ProcessPage(QWidget):
         if w.cancel_requested:  # the user's Stop: the export gave up, nothing to report as an error
             self.progress_label.setText("Export cancelled.")
         else:
-            self.progress_label.setText("")
+            self.progress_label.setText(self._label_before_export)  # what the run found is still what is shown
             show_error(self, "Export failed", message)
 
     # -- drag & drop, lifecycle -------------------------------------------------------------------------

@@ -282,6 +282,11 @@ class RegisterPage(QWidget):
         cat, n, sel = v.category, len(d), self.view.selected
         if self.whole.isChecked():
             return "The whole photo will be saved, as you ticked."
+        if 0 <= sel < n and self._category_clash():
+            label = self.label.currentText().strip()
+            return (f"Box {sel + 1} is a {d.category[sel]}, and \u201c{label}\u201d is a {self.category.currentData()}: "
+                    f"click one of its {self.category.currentData()} boxes, or type a new label for this "
+                    f"{d.category[sel]}.")
         if 0 <= sel < n:
             more = " Click another box to change." if n > 1 else ""
             return f"Box {sel + 1} ({d.category[sel]}) will be saved.{more}"
@@ -335,6 +340,17 @@ class RegisterPage(QWidget):
             return None
         return tuple(float(v) for v in self._dets.xyxy[i])
 
+    def _box_category(self) -> str | None:
+        """The category of the box clicked (None: none clicked, or the whole photo ticked)."""
+        if self.selected_box() is None:
+            return None
+        return self._dets.category[self.view.selected]
+
+    def _category_clash(self) -> bool:
+        """A box of one category under an identity of the other (an existing label fixes the category)."""
+        cat = self._box_category()
+        return cat is not None and cat != self.category.currentData()
+
     # -- labels -------------------------------------------------------------------------------------
     def refresh_labels(self) -> None:
         text = self.label.currentText()
@@ -358,12 +374,15 @@ class RegisterPage(QWidget):
             self.label_hint.setText("A new identity." if text.strip() else "Type a new label or pick an existing one "
                                     "to add another photo of the same person or vehicle.")
             self.category.setEnabled(True)
+            if self._box_category():  # a new identity takes the category of the box clicked
+                self.category.setCurrentIndex(self.category.findData(self._box_category()))
         self._update_state()
 
     # -- confirm ------------------------------------------------------------------------------------
     def _ready(self) -> bool:
         chosen = self.whole.isChecked() or self.selected_box() is not None or self._engine_takes_whole()
-        return self._image is not None and chosen and bool(self.label.currentText().strip()) and not self.workers.busy
+        return (self._image is not None and chosen and bool(self.label.currentText().strip()) and not self.workers.busy
+                and not self._category_clash())
 
     def _update_state(self) -> None:
         busy = self.workers.busy

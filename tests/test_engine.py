@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from Algorithm.geometry import iou
-from Algorithm.outer_api import Engine, GalleryError, Settings, export_csv, export_json
+from Algorithm.outer_api import Engine, GalleryError, Settings, WrongCategoryError, export_csv, export_json
 
 from testdata import BUS, MARKET, MOT, PED_VIDEO, video_frame
 
@@ -128,6 +128,11 @@ def test_sightings_export_to_json_and_csv(video_run, tmp_path):
     assert len(rows) == sum(len(s["segments"]) for s in f["sightings"])
     assert {r["label"] for r in rows} == {"Walker100", "Walker300"}
     assert all(float(r["start_time"]) <= float(r["end_time"]) for r in rows)
+    for name, export in (("taken.json", export_json), ("taken.csv", export_csv)):  # the name is a folder's
+        (tmp_path / name).mkdir()
+        with pytest.raises(OSError):
+            export(report, tmp_path / name)
+        assert not (tmp_path / f"{name}.part").exists()  # a failed export leaves no stray file
 
 
 def _signature(eng: Engine, path):
@@ -178,8 +183,10 @@ def test_labels_are_unique_and_edits_are_checked(engine):
     b = engine.register(seq / "img1" / "000001.jpg", "Bob", box=gt_box(gt, 1, 3))
     with pytest.raises(GalleryError, match="already used"):
         engine.rename(b.identity_id, "alice")  # labels compare case-insensitively
-    with pytest.raises(GalleryError, match="already registered as a person"):
+    with pytest.raises(WrongCategoryError, match="The chosen box is a person"):  # a person's box is no vehicle
         engine.register(seq / "img1" / "000001.jpg", "Alice", category="vehicle", box=gt_box(gt, 1, 4))
+    with pytest.raises(GalleryError, match="already registered as a person"):  # a box the detector sees nothing in
+        engine.register(seq / "img1" / "000001.jpg", "Alice", category="vehicle", box=(0, 0, 120, 90))
     with pytest.raises(GalleryError, match="empty"):
         engine.rename(a.identity_id, "   ")
     engine.rename(a.identity_id, "Alice Smith")

@@ -146,3 +146,26 @@ def test_openvino_model_computes_in_f32_on_every_cpu():
     spec = reg.get("person_reidentification_retail_0277")
     ext = ReIdExtract(spec, reg.path_of(spec.name), "cpu")
     assert ext.sess.precision == "f32"
+
+
+def test_a_stopped_run_goes_on_only_with_the_models_it_ran_with(tmp_path, monkeypatch):
+    from Algorithm.outer_api import Finished
+
+    from testdata import PED_VIDEO, video_frame
+
+    monkeypatch.setattr(config, "LOCAL_MANIFEST_PATH", tmp_path / "local_models.json")
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=False, sample_ft=5))
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    events = []
+    for ev in eng.search(PED_VIDEO, cancel=lambda: len(events) >= 20):  # the user stops it
+        events.append(ev)
+    report = events[-1].report
+    assert report.files[0].stopped
+    first = eng.reid_model_name("person")
+    eng.set_active_model("person", "osnet_x0_25_msmt17")
+    with pytest.raises(ModelError, match="its models changed since it stopped"):
+        next(iter(eng.resume(report)))
+    eng.set_active_model("person", first)  # back to the run's model: it goes on
+    done = next(ev.report for ev in eng.resume(report, max_frames=200) if isinstance(ev, Finished))
+    assert not done.files[0].stopped and done.files[0].stats.frames_processed > report.files[0].stats.frames_processed
+    eng.close()

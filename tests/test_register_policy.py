@@ -166,6 +166,11 @@ def test_a_car_photo_registered_as_a_person_is_refused_with_the_explanation(engi
     assert v["vehicle"].box is not None and not v["vehicle"].problem
     r = engine.register(van, "Van", "vehicle")
     assert r.category == "vehicle" and r.new_identity
+    bus = engine.check_photo(BUS).detections
+    box = next(tuple(bus.xyxy[i]) for i in range(len(bus)) if bus.category[i] == "vehicle")
+    with pytest.raises(WrongCategoryError, match=r"The chosen box is a vehicle \(detector confidence"):
+        engine.register(str(BUS), "Bus as a person", "person", box=box)  # a given box is checked too
+    assert [i.label for i in engine.identities()] == ["Van"]
 
 
 def test_an_empty_scene_is_not_taken_for_a_crop(engine):

@@ -54,7 +54,8 @@ def test_results_json_reads_back_what_was_written(tmp_path):
     ("{not json", "not readable JSON"),
     ('{"format": "something-else"}', "Not a results file of this app"),
     ('{"format": "reid-app-results", "version": 99}', "newer version"),
-    ('{"format": "reid-app-results", "version": 1, "settings": {}}', "damaged"),
+    ('{"format": "reid-app-results", "version": 1, "settings": {}}', "damaged: its 'device' entry is missing"),
+    ('{"format": "reid-app-results", "version": 1, "settings": "x"}', "damaged: a value is not of the right kind"),
 ])
 def test_results_json_refuses_other_files_in_words(tmp_path, content, words):
     p = tmp_path / "x.json"

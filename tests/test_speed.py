@@ -147,3 +147,22 @@ def test_skipping_frames_for_vehicles_with_the_stand_in_model_comes_with_a_cauti
     assert engine.model_summary().reid["vehicle"].stand_in  # the shipped vehicle model is the generic stand-in
     assert "choose Exact" in engine.speed_caution("balanced", ("vehicle",))
     assert engine.speed_caution("balanced", ("person",)) == ""
+
+
+def test_the_rate_shown_while_a_video_runs_is_the_rate_it_runs_at(tmp_path):
+    """Balanced mode skips most frames in a millisecond and detects one in several: the frames/s shown (and the
+    time left the Process page derives from it) must be the run's real rate, not an average of instant rates."""
+    import time
+
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=False, speed="balanced"))
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    run = eng.search_file_events(PED_VIDEO, max_frames=300)
+    shown, t0, n = [], None, 0
+    for ev in run:
+        t0 = t0 or time.perf_counter()  # from the first frame: model loading is not the run's rate
+        shown.append(ev.result.fps_processing)
+        n += 1
+    real = (n - 1) / (time.perf_counter() - t0)
+    assert run.result.stats.frames_detected < n / 2  # most frames skipped: what made the old average wrong
+    assert 0.5 * real < np.median(shown[100:]) < 2 * real, (real, np.median(shown[100:]))
+    eng.close()

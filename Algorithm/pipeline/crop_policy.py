@@ -3,7 +3,8 @@ the evaluation tools.
 
 In order (the numbers and how they were measured are in Algorithm/rules.py, "crop policy"):
 
-- a given box, or `whole`, wins;
+- a given box, or `whole`, wins (a given box is refused under rules.CROP_MIN_SIDE px a side, or where the detector
+  sees an object of the other category only);
 - one box of the category: that box;
 - several boxes of the category: the whole photo when they are one object filling it (a tight crop with duplicate
   or part boxes: `rules.one_object_fills`); else the user must choose (registration) or the most confident is taken
@@ -21,6 +22,7 @@ import numpy as np
 
 from Algorithm import rules
 from Algorithm.errors import InputError, NothingFoundError, SeveralFoundError, WrongCategoryError
+from Algorithm.geometry import iou_matrix
 from Algorithm.pipeline.embed import crop
 from Algorithm.types import Detections, PhotoVerdict
 
@@ -64,6 +66,7 @@ def choose_crop(img: np.ndarray, dets: Detections | None, category: str, box=Non
         if min(shown.shape[:2]) < rules.CROP_MIN_SIDE:
             raise InputError(f"The given box is {shown.shape[1]}x{shown.shape[0]} px inside the photo: too small to "
                              f"show anyone (at least {rules.CROP_MIN_SIDE} px a side)")
+        _check_box_category(dets, category, box)
         return CropChoice(tuple(float(v) for v in box), False, "given box")
     found = _boxes(dets, category, conf)  # detections come sorted by confidence
     if not found:
@@ -80,6 +83,21 @@ def choose_crop(img: np.ndarray, dets: Detections | None, category: str, box=Non
         f"{k + 1}: {','.join(str(int(round(v))) for v in dets.xyxy[i])} ({dets.conf[i]:.2f})" for k, i in enumerate(found)
     )
     raise SeveralFoundError(f"{len(found)} {category}s were found; choose one (--box x1,y1,x2,y2). Boxes: {listing}")
+
+
+def _check_box_category(dets: Detections | None, category: str, box) -> None:
+    """A given box that the detector sees as an object of the other category, and not as one of `category`, is
+    refused (a bus clicked while the label is a person's would be stored as that person)."""
+    if dets is None or not len(dets):
+        return
+    overlap = iou_matrix(np.asarray([box], np.float32), dets.xyxy)[0]
+    seen = [i for i in range(len(dets)) if dets.conf[i] >= rules.HINT_CONF and overlap[i] >= rules.SAME_OBJECT_IOU]
+    if not seen or any(dets.category[i] == category for i in seen):
+        return
+    i = max(seen, key=lambda i: overlap[i])
+    other = dets.category[i]
+    raise WrongCategoryError(f"The chosen box is a {other} (detector confidence {dets.conf[i]:.2f}), not a {category}: "
+                             f"register it as a {other}.", category, other)
 
 
 def _nothing_found(img: np.ndarray, dets: Detections | None, category: str) -> CropChoice:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from Algorithm.sinks.atomic import atomic_file
 from Algorithm.types import SearchReport
 
 COLUMNS = ["file", "type", "label", "identity_id", "start_time", "end_time", "start_frame", "end_frame",
@@ -12,9 +13,7 @@ COLUMNS = ["file", "type", "label", "identity_id", "start_time", "end_time", "st
 
 def write_csv(report: SearchReport, dest: str | Path) -> Path:
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8 labels right
+    with atomic_file(dest) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:  # BOM: Excel reads UTF-8
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for f in report.files:
@@ -31,5 +30,4 @@ def write_csv(report: SearchReport, dest: str | Path) -> Path:
                         w.writerow([f.path, "video", s.label, s.identity_id, round(g.start_time, 3), round(g.end_time, 3),
                                     g.start_frame, g.end_frame, g.best_frame, round(max(0.0, g.best_distance), 4),
                                     *[round(v, 1) for v in g.best_box], ""])
-    tmp.replace(dest)
     return dest

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from Algorithm.errors import InputError
 from Algorithm.settings import Settings
+from Algorithm.sinks.atomic import atomic_file
 from Algorithm.types import (
     BoxResult,
     FileResult,
@@ -25,10 +26,8 @@ FORMAT, VERSION = "reid-app-results", 1
 def write_json(report: SearchReport, dest: str | Path) -> Path:
     """Writes atomically (a `.part` file renamed at the end): a crash never leaves half a file."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    tmp.write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(dest)
+    with atomic_file(dest) as tmp:
+        tmp.write_text(json.dumps(report.to_json(), indent=1, ensure_ascii=False), encoding="utf-8")
     return dest
 
 
@@ -49,8 +48,10 @@ def read_results_json(path: str | Path) -> SearchReport:
                          f"{data.get('version')}); update the app to open it")
     try:
         return _report(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a damaged or hand-edited file
-        raise InputError(f"The results file {path.name} is damaged ({type(e).__name__}: {e})") from None
+    except KeyError as e:  # a damaged or hand-edited file: said in words
+        raise InputError(f"The results file {path.name} is damaged: its {e.args[0]!r} entry is missing") from None
+    except (TypeError, ValueError, AttributeError) as e:
+        raise InputError(f"The results file {path.name} is damaged: a value is not of the right kind ({e})") from None
 
 
 def _report(d: dict) -> SearchReport:

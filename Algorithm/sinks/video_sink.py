@@ -8,6 +8,7 @@ import cv2
 
 from Algorithm.errors import InputError
 from Algorithm.media import VideoReader
+from Algorithm.sinks.atomic import atomic_file
 from Algorithm.sinks.draw import FrameBoxes, draw_boxes
 from Algorithm.types import FileResult
 
@@ -33,27 +34,22 @@ def write_annotated_video(
     if result.error:
         raise InputError(f"{Path(result.path).name} was not processed: {result.error}")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     shown = FrameBoxes(result, sample_ft)
-    with VideoReader(result.path) as video:
+    # the encoder picks its container by the extension: the temporary file keeps it
+    with VideoReader(result.path) as video, atomic_file(dest, dest.stem + ".part" + dest.suffix) as tmp:
         info = video.info
         last = result.stats.frames_read or info.frame_count or 0
-        tmp = dest.with_name(dest.stem + ".part" + dest.suffix)
         writer = cv2.VideoWriter(str(tmp), _fourcc(dest), info.fps, (info.width, info.height))
         if not writer.isOpened():
             raise InputError(f"Cannot write a video to {dest} (no encoder for {dest.suffix}; try .mp4 or .avi)")
         try:
             for idx, frame in video.frames(stop=last or None):
                 if cancel and cancel():
-                    break
+                    raise InputError("Export cancelled")
                 boxes = shown(idx)
                 writer.write(draw_boxes(frame, boxes, unmatched=False, copy=False) if boxes else frame)
                 if on_progress:
                     on_progress(idx + 1, last)
         finally:
             writer.release()
-    if cancel and cancel():
-        tmp.unlink(missing_ok=True)
-        raise InputError("Export cancelled")
-    tmp.replace(dest)
     return dest

@@ -198,6 +198,8 @@ def test_a_video_cut_short_is_said_so_when_the_run_ends(qtbot, page, dialogs, tm
     (shown,) = dialogs.of("warning")  # "no sighting" there must not read as "not there"
     assert "not searched to their end" in shown[1] and "cut.mp4" in shown[2] and res.warning in shown[2]
     assert not dialogs.of("critical")
+    assert "1 video not searched to the end" in page.progress_label.text()
+    assert page.progress.value() < page.progress.maximum()  # the bar does not claim the whole video
 
 
 def test_closing_the_window_stops_processing(qtbot, seeded, dialogs):

@@ -122,6 +122,9 @@ def test_register_by_click_then_manage(qtbot, window, dialogs, monkeypatch, tmp_
     assert mgr.restore(str(backup))
     assert model.rowCount() == 1 and model.index(0, 1).data() == "Alicia"
     assert not dialogs.of("critical"), dialogs.texts()
+    asked = len(dialogs.of("question"))
+    assert not mgr.restore(str(tmp_path / "no-such-backup.db"))  # said at once, before asking to replace anything
+    assert len(dialogs.of("question")) == asked and "no backup file" in dialogs.texts("critical")
 
 
 def test_bad_photo_shows_error_and_app_keeps_working(qtbot, window, dialogs, tmp_path):
@@ -151,6 +154,25 @@ def test_register_whole_photo_of_a_crop(qtbot, window, dialogs):
     h, w = page._image.shape[:2]
     assert res.box == pytest.approx((0, 0, w, h))
     assert [i.label for i in window.engine.identities()] == ["Crop person"]
+    assert not dialogs.of("critical"), dialogs.texts()
+
+
+def test_a_vehicle_box_is_not_saved_under_a_persons_label(qtbot, window, dialogs):
+    eng, page = window.engine, window.register_page
+    eng.register(sorted(MARKET.glob("*.jpg"))[0], "Walker")
+    page.refresh_labels()
+    page.load_photo(BUS)
+    qtbot.waitUntil(lambda: len(page.view.boxes) >= 4 and not page.workers.busy, timeout=WAIT)
+    bus = next(i for i in range(len(page.view.boxes)) if page._dets.category[i] == "vehicle")
+    page.label.setEditText("Walker")
+    page.select_box(bus)
+    assert page.category.currentData() == "person" and not page.category.isEnabled()
+    assert not page.confirm_btn.isEnabled()  # the bus must not become a photo of Walker
+    assert "is a vehicle" in page.status.text() and "Walker" in page.status.text()
+    page.label.setEditText("Bus 1")  # a new identity takes the clicked box's category
+    assert page.category.currentData() == "vehicle" and page.confirm_btn.isEnabled()
+    res = register(qtbot, page, "Bus 1")
+    assert res.category == "vehicle" and [i.n_entries for i in eng.identities("Walker")] == [1]
     assert not dialogs.of("critical"), dialogs.texts()
 
 

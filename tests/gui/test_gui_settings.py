@@ -175,3 +175,23 @@ def test_the_speed_note_cautions_about_skipping_frames_for_vehicles(qtbot, gui_e
     assert "Vehicles: choose Exact" in dlg.speed_note.text()
     dlg.speed.setCurrentIndex(dlg.speed.findData("exact"))
     assert "choose Exact" not in dlg.speed_note.text()
+
+
+
+def test_no_help_text_is_cut_when_a_longer_model_note_is_chosen(qtbot, gui_engine):
+    """The INT8 model's note is the longest (its measured figures) and ends with what switching does: choosing it
+    must grow the dialog, not cut that note nor squeeze the other help texts."""
+    from PySide6.QtWidgets import QLabel
+
+    dlg = SettingsDialog(gui_engine)
+    qtbot.addWidget(dlg)
+    dlg.show()
+    qtbot.wait(300)
+    combo = dlg.model_choice["person"]
+    combo.setCurrentIndex(next(i for i in range(combo.count())
+                               if combo.itemData(i).name == "person_reidentification_retail_0277_int8"))
+    qtbot.wait(300)
+    assert "Switching re-embeds" in dlg.model_notes["person"].text()
+    cut = [lab.text()[:40] for lab in dlg.findChildren(QLabel)
+           if lab.isVisible() and lab.wordWrap() and lab.text() and lab.height() < lab.heightForWidth(lab.width())]
+    assert not cut, cut

@@ -128,3 +128,44 @@ def test_a_box_of_the_review_player_finds_similar_tracks_in_the_library(qtbot, g
     qtbot.waitUntil(lambda: lib.status.text().endswith("closest first"), timeout=60_000)
     first = lib.grid.item(0).data(Qt.ItemDataRole.UserRole)
     assert first[3] == frame.matches[0].track_id  # her own track comes first
+
+
+def test_find_a_photo_of_several_people_asks_which_one(qtbot, gui_engine, dialogs, monkeypatch):
+    """A query photo with several people: the user clicks the one to find (no command-line --box to read about)."""
+    from GUI.box_chooser import BoxChooser
+
+    from testdata import BUS
+
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    eng.index_all(PED_VIDEO, max_frames=200)
+    page = _page(qtbot, eng)
+    asked = []
+
+    def choose(parent, image, boxes, text):
+        asked.append((len(boxes), text))
+        return 0  # the first person listed
+
+    monkeypatch.setattr(BoxChooser, "choose", staticmethod(choose))
+    page.find_photo(str(BUS))
+    qtbot.waitUntil(lambda: not page.workers.busy and bool(asked) and "Searching" not in page.status.text(),
+                    timeout=120_000)
+    assert asked[0][0] >= 4 and "click the one to find" in asked[0][1]
+    assert not dialogs.of("critical"), dialogs.texts()  # it searched (the bus riders are not in this footage)
+
+    asked.clear()
+    monkeypatch.setattr(BoxChooser, "choose", staticmethod(lambda *a: asked.append(a) and None))  # cancelled
+    page.find_photo(str(BUS))
+    qtbot.waitUntil(lambda: bool(asked) and not page.workers.busy, timeout=60_000)
+    assert page.status.text() == "" and not dialogs.of("critical")
+
+
+def test_the_box_chooser_gives_the_box_clicked(qtbot):
+    import numpy as np
+
+    from GUI.box_chooser import BoxChooser
+
+    dlg = BoxChooser(np.zeros((200, 300, 3), np.uint8), [(10, 10, 60, 150), (150, 20, 220, 190)], "click one")
+    qtbot.addWidget(dlg)
+    dlg.view.boxClicked.emit(1)
+    assert dlg.result() == dlg.DialogCode.Accepted and dlg.chosen == 1

@@ -3,6 +3,7 @@ survive every click (Play after finish, Stop then Play, another file, save and r
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -298,3 +299,13 @@ def test_saved_results_reopen_with_the_same_segments(qtbot, review, processed, d
     assert review.open_results(bad)
     qtbot.waitUntil(lambda: bool(dialogs.of("critical")), timeout=WAIT)
     assert "Not a results file" in dialogs.texts("critical") and review.report is opened and review.runs.count() == 2
+
+    # results whose footage moved: listed, and said plainly that they cannot be played back
+    moved = json.loads(saved.read_text(encoding="utf-8"))
+    for f in moved["files"]:
+        f["path"] = str(tmp_path / "moved-away.mp4")
+    gone = tmp_path / "gone.json"
+    gone.write_text(json.dumps(moved), encoding="utf-8")
+    assert review.open_results(gone)
+    qtbot.waitUntil(lambda: review.runs.count() == 3, timeout=WAIT)
+    assert "cannot be played back" in review.progress_label.text() and "Press Play" not in review.progress_label.text()
