@@ -270,6 +270,10 @@ class Engine:
         return ModelSummary(det.name, det.title or det.name, {c: self._reid_info(c, True) for c in CATEGORIES},
                             self.detector().provider)
 
+    def model_titles(self) -> dict[str, str]:
+        """Registry name -> the title shown to users, for every configured model (cheap: the model config only)."""
+        return {name: spec.title or name for name, spec in self._registry.models.items()}
+
     def reid_models(self, category: str) -> list[ReidModelChoice]:
         """The ReID models that can serve a category, the active one marked, with how many of the category's
         photos each has not embedded yet (cheap: loads no model)."""

@@ -187,17 +187,20 @@ class LibraryPage(QWidget):
             self._sources = []
             self.summary.setText(f"The library cannot be read: {e}")
         self.table.setRowCount(len(self._sources))
+        titles = self.engine.model_titles()
         for row, src in enumerate(self._sources):
             info = src.info
-            models = ", ".join(sorted(set(json.loads(info.settings or "{}").get("models", {}).values())))
+            names = sorted(set(json.loads(info.settings or "{}").get("models", {}).values()))
             values = [info.path, info.camera, STATUS_WORDS.get(src.status, src.status), str(info.n_tracks),
                       fmt_duration(info.duration_s) if info.duration_s else ("photo" if info.kind == "image" else ""),
-                      models, fmt_date(info.indexed_at)]
+                      ", ".join(titles.get(n, n) for n in names), fmt_date(info.indexed_at)]
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col == 0:
                     item.setText(Path(info.path).name)
                     item.setToolTip(info.path)
+                elif col == COLUMNS.index("Model"):
+                    item.setToolTip(", ".join(names))  # the names the command line takes
                 if col == 2:
                     item.setForeground(QBrush(QColor(STATUS_COLORS.get(src.status, "#000"))))
                     if src.reason:

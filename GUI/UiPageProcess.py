@@ -648,6 +648,7 @@ class ProcessPage(QWidget):
 
     def _finished(self, report: SearchReport) -> None:
         self.worker = None
+        self._show_settings_summary()  # settings changed during the run apply from now on
         self.report = report
         if self._resuming:
             self.runs.replace_current(Run(report))
@@ -686,6 +687,7 @@ class ProcessPage(QWidget):
         if worker is not self.worker:
             return
         self.worker = None
+        self._show_settings_summary()
         if self._resuming:  # the stopped run is still the one shown: review it again
             self._resuming = False
             self.results = list(self.report.files)
@@ -984,7 +986,8 @@ class ProcessPage(QWidget):
     def open_settings(self) -> bool:
         dlg = SettingsDialog(self.engine, running=self.running, parent=self)
         ok = dlg.exec() == SettingsDialog.DialogCode.Accepted
-        self._show_settings_summary()
+        if not self.running:  # a run goes on with its own settings: the summary shows the new ones when it ends
+            self._show_settings_summary()
         return ok
 
     # -- export -----------------------------------------------------------------------------------------

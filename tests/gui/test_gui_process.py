@@ -108,12 +108,24 @@ def test_process_video_pause_resume_sightings_and_exports(qtbot, page, dialogs, 
     assert not dialogs.of("critical"), dialogs.texts()
 
 
-def test_stop_ends_the_file_as_stopped_and_keeps_its_results(qtbot, page, dialogs, tmp_path):
+def test_stop_ends_the_file_as_stopped_and_keeps_its_results(qtbot, page, dialogs, tmp_path, monkeypatch):
     page.max_frames = None
     page.set_source(PED_VIDEO)
     click(qtbot, page.play_btn)
     qtbot.waitUntil(lambda: page.frames_done >= 5, timeout=WAIT)
     page.pause()
+    before = page.settings_summary.text()
+    assert "1 frame in 3" in before
+    from GUI.UiDialogSettings import SettingsDialog
+
+    def change_and_accept(dlg):  # the user sets every frame in Settings while the run is paused
+        dlg.sample_ft.setValue(1)
+        dlg.accept()
+        return dlg.result()
+
+    monkeypatch.setattr(SettingsDialog, "exec", change_and_accept)
+    assert page.open_settings()
+    assert page.settings_summary.text() == before  # the run goes on at 1 in 3: the summary says so
     click(qtbot, page.stop_btn)  # a paused run stops too
     qtbot.waitUntil(lambda: page.report is not None, timeout=WAIT)
     (res,) = page.report.files
@@ -122,6 +134,7 @@ def test_stop_ends_the_file_as_stopped_and_keeps_its_results(qtbot, page, dialog
     assert page.export_json(str(tmp_path / "r.json")).is_file()
     qtbot.waitUntil(lambda: not page.workers.busy, timeout=10_000)
     assert not dialogs.shown
+    assert "every frame" in page.settings_summary.text()  # from the next run on
 
 
 def test_live_sightings_come_from_frame_events_and_the_final_ones_replace_them(qtbot, page):

@@ -38,6 +38,9 @@ def test_library_indexes_finds_shows_a_journey_and_removes(qtbot, gui_engine, di
     failed_row = [r for r in range(page.table.rowCount()) if page.table.item(r, 0).text() == "empty.mp4"][0]
     assert "empty" in page.table.item(failed_row, 2).toolTip()
     assert page.table.item(1 - failed_row, 1).text() == "door"
+    person_model = eng.reid_model_name("person")  # shown by its title, its registry name in the tooltip
+    assert page.table.item(1 - failed_row, 5).text() == eng.model_titles()[person_model] != person_model
+    assert page.table.item(1 - failed_row, 5).toolTip() == person_model
 
     eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
     page.refresh()
