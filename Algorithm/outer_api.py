@@ -636,7 +636,7 @@ class Engine:
         for cat in s.categories:
             model = self.reid_model_name(cat)
             if photos is None:
-                self._index.get(model, cat)  # refuses photos embedded by another model, as a search does
+                self._index.check_model(model, cat)  # refuses photos embedded by another model, as a search does
                 entry_ids, ident_ids, vecs = self._gallery.features(model, cat)
             else:
                 feats = [(i, f) for i, (c, f, _) in enumerate(photos) if c == cat]

@@ -265,7 +265,7 @@ class SettingsDialog(QDialog):
         lay = self.layout()
         lay.activate()
         need = lay.totalHeightForWidth(self.width()) if lay.hasHeightForWidth() else lay.totalSizeHint().height()
-        need = max(need, self.height() + lack if lack else 0)
+        need = max(need, self.height() + lack)
         if need > self.height():
             self.resize(self.width(), need)
 

@@ -113,6 +113,11 @@ def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress,
     return written
 
 
+def _listing(lines: list[str], most: int = 8) -> str:
+    """Per-file messages for a dialog: the first `most`, then how many more."""
+    return "\n\n".join(lines[:most]) + (f"\n\n\u2026and {len(lines) - most} more." if len(lines) > most else "")
+
+
 class ProcessPage(QWidget):
     """Emits `galleryChanged()` when a confirmed sighting added a photo to an identity, and
     `similarWanted(path, frame_index, box)` when the user asks for the tracks like a box of the player."""
@@ -674,14 +679,13 @@ class ProcessPage(QWidget):
         errors = report.errors
         if errors:
             self.errors_shown = [f"{Path(f.path).name}: {f.error}" for f in errors]
-            text = "\n\n".join(self.errors_shown[:8]) + (f"\n\n\u2026and {len(errors) - 8} more." if len(errors) > 8 else "")
             show_error(self, "Some files could not be processed",
-                       f"{len(errors)} of {n_files} file{'s' if n_files != 1 else ''} could not be processed:\n\n{text}")
+                       f"{len(errors)} of {n_files} file{'s' if n_files != 1 else ''} could not be processed:\n\n"
+                       f"{_listing(self.errors_shown)}")
         cut = [f"{Path(f.path).name}: {f.warning}" for f in report.files if f.warning and not f.error]
         if cut:  # searched, but not to their end: the user must not take "no sighting" there for "not there"
             self.errors_shown += cut
-            text = "\n\n".join(cut[:8]) + (f"\n\n\u2026and {len(cut) - 8} more." if len(cut) > 8 else "")
-            QMessageBox.warning(self, "Some videos were not searched to their end", text)
+            QMessageBox.warning(self, "Some videos were not searched to their end", _listing(cut))
 
     def _failed(self, worker: Worker, message: str) -> None:
         if worker is not self.worker:

@@ -110,8 +110,8 @@ def _index(args) -> int:
     from Algorithm.cli.progress import drain, stop_on_ctrl_c
 
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
-    if eng.device_caution():
-        print(f"note: {eng.device_caution()}", file=sys.stderr)
+    if device := eng.device_caution():
+        print(f"note: {device}", file=sys.stderr)
     failed = indexed = 0
     for path in args.paths:
         with stop_on_ctrl_c() as stop:

@@ -318,8 +318,8 @@ def _search(args) -> int:
     caution = eng.speed_caution()
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
-    if eng.device_caution():
-        print(f"note: {eng.device_caution()}", file=sys.stderr)
+    if device := eng.device_caution():
+        print(f"note: {device}", file=sys.stderr)
     if not eng.identities():  # a mistyped --gallery opens a new, empty one: "no match" would mislead
         print(f"note: the gallery {eng.gallery_path} has no identities yet, so nobody can be matched "
               f"(register someone first)", file=sys.stderr)

@@ -63,7 +63,8 @@ class FootageSink:
     def failed(self, path: str | Path, reason: str) -> None:
         """Records a file that could not be processed (unless an earlier run of it, complete or partial, is kept:
         a failure must not wipe the tracks a run of the unchanged file stored)."""
-        if not self.wanted(path) or self.index.source_status(path).status == "partial":
+        status = self.index.source_status(path).status
+        if status == "partial" or (status == "done" and not self.force):
             return
         camera = self.camera if self.camera is not None else default_camera(path)
         try:

@@ -107,22 +107,27 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, str], tuple[int, FeatureIndex]] = {}
 
+    def check_model(self, model: str, category: str) -> None:
+        """Refuses (ModelError, saying what to do) a gallery whose `category` photos were embedded by another model
+        than `model`: features of different models are never compared."""
+        foreign = self.gallery.foreign_features(model, category)
+        if foreign:
+            n = sum(foreign.values())
+            raise ModelError(
+                f"{n} {category} photo(s) in the gallery were embedded by ReID model(s) "
+                f"{', '.join(repr(m) for m in sorted(foreign))}, not by the active model '{model}': features of "
+                f"different models cannot be compared. Re-embed them with `python -m Algorithm models use {model} "
+                f"--category {category} --gallery \"{self.gallery.path}\"` (or choose the model again in Settings), "
+                f"or switch back to that model."
+            )
+
     def get(self, model: str, category: str) -> FeatureIndex:
         rev = self.gallery.revision()
         with self._lock:
             hit = self._cache.get((model, category))
             if hit and hit[0] == rev:
                 return hit[1]
-            foreign = self.gallery.foreign_features(model, category)
-            if foreign:
-                n = sum(foreign.values())
-                raise ModelError(
-                    f"{n} {category} photo(s) in the gallery were embedded by ReID model(s) "
-                    f"{', '.join(repr(m) for m in sorted(foreign))}, not by the active model '{model}': features of "
-                    f"different models cannot be compared. Re-embed them with `python -m Algorithm models use {model} "
-                    f"--category {category} --gallery \"{self.gallery.path}\"` (or choose the model again in Settings), "
-                    f"or switch back to that model."
-                )
+            self.check_model(model, category)
             idx = FeatureIndex(*self.gallery.features(model, category), model=model)
             self._cache[(model, category)] = (rev, idx)
             return idx
