@@ -87,8 +87,8 @@ def main(argv=None) -> int:
     timers = {}
     if not args.no_breakdown:
         ext = eng.extractor("person")
-        timers["reid"] = ext_t = Timer(ext.embed_boxes)
-        ext.embed_boxes = ext_t
+        timers["reid"] = ext.embed_prepared = Timer(ext.embed_prepared)  # the model, on crops in batches
+        timers["reid crops"] = ext.prepare = Timer(ext.prepare)  # cutting and resizing them
         timers["tracker"] = Timer(P.Tracker.update)
         P.Tracker.update = lambda self, *a, _t=timers["tracker"], **k: _t(self, *a, **k)
         import Algorithm.storage.vector_index as S

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from Algorithm.outer_api import Engine, Settings
 from Algorithm.pipeline.track_cache import CachePolicy, TrackCache, hidden_boxes
+
+from testdata import PED_VIDEO, video_frame
 
 W, H = 1280, 720
 
@@ -67,3 +71,69 @@ def test_an_unmatched_track_is_re_looked_at_a_second_apart_at_30_fps_and_only_on
     # a matched track is not re-looked at
     cache = TrackCache(CachePolicy.for_video(30.0, 1))
     assert [f for f in range(200) if _select(cache, f, [walker], settled=lambda t: True)] == [0]
+
+
+def test_a_chosen_crop_waits_for_a_batch_and_its_track_is_not_chosen_again_meanwhile():
+    policy = CachePolicy.for_video(30.0, 1)
+    assert policy.batch_wait_frames == 6  # 0.2 s of video
+    cache = TrackCache(policy)
+    walker = (300, 200, 380, 420)
+    assert cache.select(0, [0], np.asarray([walker], float), W, H) == [0]
+    cache.set_pending([0])
+    nearer = (300, 100, 420, 500)  # a much better view: still not chosen while the first crop waits
+    assert all(cache.select(f, [0], np.asarray([nearer], float), W, H) == [] for f in range(1, 6))
+    cache.update(0, [0], np.asarray([walker], float), np.eye(8, dtype=np.float32)[:1], W, H)
+    assert cache.select(6, [0], np.asarray([nearer], float), W, H) == [0]  # embedded: the better view now counts
+    assert CachePolicy().batch_wait_frames == 0  # photos and untracked runs: embedded on their own frame
+
+
+def test_the_look_queue_is_due_when_full_or_when_its_oldest_look_has_waited():
+    from Algorithm.pipeline.look_queue import Look, LookQueue
+
+    def look(frame, tid):
+        return Look(frame, tid, "person", np.zeros(4), False, (W, H), np.zeros((4, 2, 3), np.uint8))
+
+    q = LookQueue(max_wait=6, max_crops=3)
+    assert not q.due(0)
+    q.add([look(10, 1)])
+    assert not q.due(15) and q.due(16)
+    q.add([look(12, 2), look(12, 3)])
+    assert q.due(12)  # three waiting
+    assert [k.track_id for k in q.take()] == [1, 2, 3] and len(q) == 0 and not q.due(100)
+    now = LookQueue(max_wait=0)
+    now.add([look(5, 1)])
+    assert now.due(5)
+
+
+
+@pytest.fixture(scope="module")
+def walker_engine(tmp_path_factory):
+    eng = Engine(tmp_path_factory.mktemp("batch") / "gallery.db", Settings(keep_frames=False, speed="exact"))
+    eng.register(video_frame(PED_VIDEO, 100), "Walker100")
+    yield eng
+    eng.close()
+
+
+@pytest.mark.parametrize("then", ["leaves", "the-run-ends"])
+def test_a_look_that_waited_for_a_batch_still_finds_its_person(walker_engine, then):
+    """A crop waits up to 0.2 s of video for others (look_queue.py). The registered walker is in view for two
+    frames only: his look is embedded after he has left (and searched though no box of his is in that frame),
+    or when the run ends before the wait is over (embedded before the tracks are resolved)."""
+    from Algorithm.pipeline.session import CategoryModel, Source, Stages, VideoSession
+
+    eng = walker_engine
+    frames = [video_frame(PED_VIDEO, 100), video_frame(PED_VIDEO, 101)]
+    empty = np.full_like(frames[0], 128)  # nobody
+    if then == "leaves":
+        frames += [empty] * 5
+    h, w = frames[0].shape[:2]
+    models = {"person": CategoryModel(eng.extractor("person"), eng.reid_model_name("person"), eng.threshold("person"))}
+    session = VideoSession(Stages(eng.detector(), models, eng._index, eng.settings),
+                           Source(str(PED_VIDEO), "video", w, h, 10.0, len(frames)))
+    assert session.cache.policy.batch_wait_frames == 2
+    live = [session.step(f, i) for i, f in enumerate(frames)]
+    assert not any(b.match for b in live[0].boxes)  # the first look waits
+    res = session.finish()
+    assert res.stats.reid_crops >= 1
+    assert [(fr.frame_index, [b.match.label for b in fr.matches]) for fr in res.frames] == [
+        (0, ["Walker100"]), (1, ["Walker100"])]

@@ -89,15 +89,22 @@ class ReIdExtract:
         return self.sess.run(None, {self.input_name: x})[0]
 
     def __call__(self, crops: list[np.ndarray]) -> np.ndarray:
-        if not crops:
+        return self.embed_prepared(resize_crops(crops, self.h, self.w))
+
+    def prepare(self, img: np.ndarray, boxes) -> np.ndarray:
+        """The boxes' crops at the model's input size, uint8 (N, H, W, 3): what embed_prepared takes."""
+        return resize_crops([crop(img, b) for b in boxes], self.h, self.w)
+
+    def embed_prepared(self, batch_hwc: np.ndarray) -> np.ndarray:
+        """uint8 (N, H, W, 3) crops already at the model's input size -> (N, D) features."""
+        if len(batch_hwc) == 0:
             return np.zeros((0, self.dim), np.float32)
         out = []
-        for i in range(0, len(crops), self.MAX_BATCH):
-            part = crops[i : i + self.MAX_BATCH]
-            out.append(self._run(resize_crops(part, self.h, self.w)))
+        for i in range(0, len(batch_hwc), self.MAX_BATCH):
+            part = batch_hwc[i : i + self.MAX_BATCH]
+            out.append(self._run(part))
             self.calls += len(part)
-        feats = np.concatenate(out).reshape(len(crops), -1)
-        return l2_normalize(feats)
+        return l2_normalize(np.concatenate(out).reshape(len(batch_hwc), -1))
 
     def embed_boxes(self, img: np.ndarray, boxes) -> np.ndarray:
-        return self([crop(img, b) for b in boxes])
+        return self.embed_prepared(self.prepare(img, boxes))

@@ -18,6 +18,7 @@ import numpy as np
 from Algorithm.pipeline.detect import Detector
 from Algorithm.pipeline.embed import ReIdExtract
 from Algorithm.pipeline.feedback import Rejections
+from Algorithm.pipeline.look_queue import Look, LookQueue
 from Algorithm.pipeline.match import assign_unique
 from Algorithm.pipeline.recorder import TrackRecorder
 from Algorithm.pipeline.resolve import TrackResolver
@@ -113,6 +114,7 @@ class VideoSession:
         policy = (CachePolicy.for_video(source.fps, s.sample_ft, refresh_frames=s.refresh_frames) if tracked
                   else CachePolicy(**_ONE_FRAME_POLICY))
         self.cache = TrackCache(policy)
+        self._looks = LookQueue(policy.batch_wait_frames, policy.batch_crops)
         self.resolver = TrackResolver({c: m.threshold for c, m in stages.models.items()}, policy.forget_frames)
         fps = source.fps or 1.0
         self.gap_s = merge_gap(s.max_gap_s, s.sample_ft, fps) if source.kind == "video" else s.max_gap_s
@@ -253,6 +255,10 @@ class VideoSession:
         res, models = self.result, self.stages.models
         res.stopped = stopped
         self._detect_last_skipped()
+        if len(self._looks):  # crops still waiting for a batch: embedded and searched before the tracks are resolved
+            rev = self.stages.index.gallery.revision()
+            for tid, cat in self._embed_looks():
+                self._search(tid, cat, self._last_index, rev, self._current_rejections(rev))
         s = self.stages.settings
         fill = fill_span(SPEEDS[s.speed], s.sample_ft) if self.scheduler is not None else None
         res.frames, res.sightings = self.resolver.resolve(
@@ -307,18 +313,27 @@ class VideoSession:
         todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled, hidden=hidden)) | set(looked)
         for cat in stages.settings.categories:
             rows = sorted(i for i in todo if dets.category[i] == cat)
-            if rows:
-                new = [i for i in rows if i not in looked]
-                feats = dict(zip(new, stages.models[cat].extractor.embed_boxes(frame, dets.xyxy[new]))) if new else {}
-                feats.update((i, looked[i]) for i in rows if i in looked)
-                cache.update(idx, dets.track_id[rows], dets.xyxy[rows], np.stack([feats[i] for i in rows]), w, h, hidden[rows])
-                if self.recorder is not None:
-                    self.recorder.looked(idx, frame, dets.track_id[rows], [cat] * len(rows), dets.xyxy[rows])
+            if not rows:
+                continue
+            new = [i for i in rows if i not in looked]
+            if new:  # cut now (the frame is not kept), embedded with the crops of the next frames (look_queue.py)
+                pixels = stages.models[cat].extractor.prepare(frame, dets.xyxy[new])
+                self._looks.add([Look(idx, int(dets.track_id[i]), cat, dets.xyxy[i].copy(), bool(hidden[i]), (w, h), px)
+                                 for i, px in zip(new, pixels)])
+                cache.set_pending(dets.track_id[new])
+            seen = [i for i in rows if i in looked]
+            if seen:
+                cache.update(idx, dets.track_id[seen], dets.xyxy[seen], np.stack([looked[i] for i in seen]), w, h, hidden[seen])
+            if self.recorder is not None:
+                self.recorder.looked(idx, frame, dets.track_id[rows], [cat] * len(rows), dets.xyxy[rows])
         rev = stages.index.gallery.revision()
         if rev != self._labels[0]:  # the gallery changed (maybe by another process): drop deleted identities
             resolver.retain(set(self._current_labels(rev)))
         labels = self._current_labels(rev)
         rejected = self._current_rejections(rev)
+        if self._looks.due(idx):  # tracks out of view this frame are searched too: their look was taken earlier
+            for tid, cat in self._embed_looks():
+                self._search(tid, cat, idx, rev, rejected)
         matches: list[Match | None] = [None] * len(dets)
         for cat in stages.settings.categories:
             cm = stages.models[cat]
@@ -330,17 +345,8 @@ class VideoSession:
                 if rejected.boxes:
                     for ident in rejected.banned_at(idx, dets.xyxy[i]):
                         resolver.ban(tid, cat, idx, ident)
-                feat, ver = cache.feature(tid)
-                if feat is None:
+                if not self._search(tid, cat, idx, rev, rejected):
                     continue
-                if self._searched.get(tid) != (ver, rev):  # search only when the feature or the gallery moved
-                    views = cache.query_vectors(tid)
-                    found = stages.index.get(cm.model_name, cat).search(views)
-                    for view_hits in rejected.filter(cm.model_name, cat, views, found):
-                        resolver.observe(tid, cat, idx, view_hits)
-                    if self.recorder is not None:
-                        self.recorder.searched(tid, views)
-                    self._searched[tid] = (ver, rev)
                 rows.append(i)
                 hits.append(resolver.best_hits(tid))
             for r, hit in zip(rows, assign_unique(hits, cm.threshold)):
@@ -351,6 +357,37 @@ class VideoSession:
         for tid in [t for t in self._searched if t not in cache.tracks]:
             del self._searched[tid]
         return matches
+
+    def _embed_looks(self) -> list[tuple[int, str]]:
+        """Embeds the waiting crops in one batch per category; (track, category) of each look taken."""
+        done: list[tuple[int, str]] = []
+        looks = self._looks.take()
+        for cat in self.stages.settings.categories:
+            group = [k for k in looks if k.category == cat]
+            if not group:
+                continue
+            feats = self.stages.models[cat].extractor.embed_prepared(np.stack([k.pixels for k in group]))
+            for k, f in zip(group, feats):
+                self.cache.update(k.frame_idx, [k.track_id], k.box[None], f[None], *k.frame_size, np.array([k.hidden]))
+                done.append((k.track_id, cat))
+        return done
+
+    def _search(self, tid: int, cat: str, idx: int, rev: int, rejected: Rejections) -> bool:
+        """Searches the gallery with the track's views when its feature or the gallery moved since the last search;
+        False when the track has no feature yet."""
+        feat, ver = self.cache.feature(tid)
+        if feat is None:
+            return False
+        if self._searched.get(tid) != (ver, rev):
+            cm = self.stages.models[cat]
+            views = self.cache.query_vectors(tid)
+            found = self.stages.index.get(cm.model_name, cat).search(views)
+            for view_hits in rejected.filter(cm.model_name, cat, views, found):
+                self.resolver.observe(tid, cat, idx, view_hits)
+            if self.recorder is not None:
+                self.recorder.searched(tid, views)
+            self._searched[tid] = (ver, rev)
+        return True
 
     @staticmethod
     def _boxes(dets: Detections, matches: list[Match | None]) -> list[BoxResult]:

@@ -35,16 +35,22 @@ class CachePolicy:
     retry_frames: int = 10
     max_retries: int = 3
     forget_frames: int = 90  # drop state of tracks unseen this long (memory stays flat on long videos)
+    # A chosen crop may wait this many frames for others, to be embedded with them (look_queue.py); 0: at once.
+    batch_wait_frames: int = 0
+    batch_crops: int = 8  # ... and is embedded as soon as this many wait
 
     @classmethod
-    def for_video(cls, fps: float, sample_ft: int, wait_s: float = 0.5, retry_s: float = 1.0, **kw) -> "CachePolicy":
+    def for_video(cls, fps: float, sample_ft: int, wait_s: float = 0.5, retry_s: float = 1.0,
+                  batch_s: float = 0.2, **kw) -> "CachePolicy":
         """The policy in processed frames for this video: re-looks every `retry_s` seconds of video, and a poor
         first view waits at most `wait_s` and at most 5 frames (a car crossing a 60 fps view in 11 frames, cut by
         the edge all along, must still be looked at). At the 10 fps of the pedestrian video, sampleFt 1, these
-        are the frame counts the policy was tuned with: 5 and 10."""
+        are the frame counts the policy was tuned with: 5 and 10. A chosen crop waits at most `batch_s` for others
+        to be embedded with (a name appears that much later while the video plays; the results are the same)."""
         per_s = (fps or 10.0) / max(1, sample_ft)
         wait = max(1, min(cls.wait_frames, round(wait_s * per_s)))
-        return cls(wait_frames=wait, retry_frames=max(1, round(retry_s * per_s)), **kw)
+        return cls(wait_frames=wait, retry_frames=max(1, round(retry_s * per_s)),
+                   batch_wait_frames=round(batch_s * per_s), **kw)
 
 
 @dataclass
@@ -58,6 +64,7 @@ class _Track:
     crops: list[tuple[float, np.ndarray]] = field(default_factory=list)
     feature: np.ndarray | None = None
     version: int = 0  # moves when the feature changes, so search results can be cached per version
+    pending: bool = False  # a chosen crop waits to be embedded (not chosen again until it is)
 
 
 def crop_quality(box, width: int, height: int, margin: float = 2.0, hidden: bool = False) -> tuple[float, bool]:
@@ -105,6 +112,8 @@ class TrackCache:
                 t = self.tracks[tid] = _Track(first_frame=frame_idx, last_seen=frame_idx)
                 self.total_tracks += 1
             t.last_seen = frame_idx
+            if t.pending:
+                continue
             q, cut = crop_quality(box, width, height, hidden=bool(hidden[i]))
             if t.feature is None:
                 if not cut or frame_idx - t.first_frame >= p.wait_frames:
@@ -119,11 +128,20 @@ class TrackCache:
                 todo.append(i)
         return todo
 
+    def set_pending(self, track_ids) -> None:
+        """These tracks' chosen crops wait to be embedded: `select` passes them over until `update` has them."""
+        for tid in track_ids:
+            self.tracks[int(tid)].pending = True
+
     def update(self, frame_idx: int, track_ids, boxes, feats: np.ndarray, width: int, height: int, hidden=None) -> None:
-        """Adds the features of the rows `select` chose; `hidden`: those rows' hidden_boxes flags in their frame."""
+        """Adds the features of the rows `select` chose on frame `frame_idx`; `hidden`: those rows' hidden_boxes
+        flags in that frame."""
         hidden = np.zeros(len(track_ids), bool) if hidden is None else hidden
         for tid, box, f, hid in zip(track_ids, boxes, feats, hidden):
-            t = self.tracks[int(tid)]
+            t = self.tracks.get(int(tid))
+            if t is None:  # forgotten while its crop waited (a queue flushed after forget_frames)
+                continue
+            t.pending = False
             q, _ = crop_quality(box, width, height, hidden=bool(hid))
             t.crops.append((q, f))
             t.crops.sort(key=lambda c: -c[0])
@@ -145,6 +163,7 @@ class TrackCache:
         return np.stack([t.feature] + [c[1] for c in t.crops]) if len(t.crops) > 1 else t.feature[None]
 
     def forget_stale(self, frame_idx: int) -> None:
-        stale = [tid for tid, t in self.tracks.items() if frame_idx - t.last_seen > self.policy.forget_frames]
+        stale = [tid for tid, t in self.tracks.items()
+                 if frame_idx - t.last_seen > self.policy.forget_frames and not t.pending]  # kept until embedded
         for tid in stale:
             del self.tracks[tid]
