@@ -28,8 +28,10 @@ def test_waits_and_re_looks_are_seconds_of_video_not_frames():
     assert (ped.wait_frames, ped.retry_frames) == (5, 10)
     crowd = CachePolicy.for_video(30.0, 1)  # 30 fps: a re-look a second apart, not three times a second
     assert crowd.retry_frames == 30 and crowd.wait_frames == 5
-    sparse = CachePolicy.for_video(10.0, 5)  # 2 processed frames a second
-    assert (sparse.wait_frames, sparse.retry_frames) == (1, 2)
+    # sampleFt 5: the session numbers frames as the video does (0, 5, 10, ...), so the counts stay the video's
+    sparse = CachePolicy.for_video(10.0, 5)
+    assert (sparse.wait_frames, sparse.retry_frames) == (5, 10)  # one processed frame; a second of video
+    assert CachePolicy.for_video(30.0, 3).wait_frames == 15  # at most 5 processed frames (0.5 s here)
     assert CachePolicy.for_video(0.0, 1).retry_frames == 10  # unknown fps: taken as 10
     assert CachePolicy.for_video(25.0, 1, refresh_frames=7).refresh_frames == 7
 
@@ -68,6 +70,9 @@ def test_an_unmatched_track_is_re_looked_at_a_second_apart_at_30_fps_and_only_on
     blocker = (305, 210, 385, 420)  # someone in front of him when the re-look is due
     assert not any(0 in _select(cache, f, [walker, blocker]) for f in range(1, 60))
     assert cache.tracks[0].retries == 0  # the re-look waits for a clean view, it is not used up
+    # every 5th frame of a 10 fps video: still a second apart, then two (were 0.5 s and 1 s: 1 and 2 processed frames)
+    cache = TrackCache(CachePolicy.for_video(10.0, 5))
+    assert [f for f in range(0, 200, 5) if _select(cache, f, [walker])] == [0, 10, 30, 70]
     # a matched track is not re-looked at
     cache = TrackCache(CachePolicy.for_video(30.0, 1))
     assert [f for f in range(200) if _select(cache, f, [walker], settled=lambda t: True)] == [0]

@@ -42,14 +42,15 @@ class CachePolicy:
     @classmethod
     def for_video(cls, fps: float, sample_ft: int, wait_s: float = 0.5, retry_s: float = 1.0,
                   batch_s: float = 0.2, **kw) -> "CachePolicy":
-        """The policy in processed frames for this video: re-looks every `retry_s` seconds of video, and a poor
-        first view waits at most `wait_s` and at most 5 frames (a car crossing a 60 fps view in 11 frames, cut by
-        the edge all along, must still be looked at). At the 10 fps of the pedestrian video, sampleFt 1, these
-        are the frame counts the policy was tuned with: 5 and 10. A chosen crop waits at most `batch_s` for others
-        to be embedded with (a name appears that much later while the video plays; the results are the same)."""
-        per_s = (fps or 10.0) / max(1, sample_ft)
-        wait = max(1, min(cls.wait_frames, round(wait_s * per_s)))
-        return cls(wait_frames=wait, retry_frames=max(1, round(retry_s * per_s)),
+        """The policy for this video, in the video's frame numbers (what the session passes, whatever sampleFt
+        skips): re-looks every `retry_s` seconds of video, and a poor first view waits at most `wait_s` and at
+        most 5 processed frames (a car crossing a 60 fps view in 11 frames, cut by the edge all along, must still
+        be looked at). At the 10 fps of the pedestrian video, sampleFt 1, these are the frame counts the policy
+        was tuned with: 5 and 10. A chosen crop waits at most `batch_s` for others to be embedded with (a name
+        appears that much later while the video plays; the results are the same)."""
+        per_s, step = fps or 10.0, max(1, sample_ft)
+        wait = max(step, min(cls.wait_frames * step, round(wait_s * per_s)))
+        return cls(wait_frames=wait, retry_frames=max(step, round(retry_s * per_s)),
                    batch_wait_frames=round(batch_s * per_s), **kw)
 
 
