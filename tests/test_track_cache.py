@@ -87,8 +87,12 @@ def test_a_chosen_crop_waits_for_a_batch_and_its_track_is_not_chosen_again_meanw
     cache.set_pending([0])
     nearer = (300, 100, 420, 500)  # a much better view: still not chosen while the first crop waits
     assert all(cache.select(f, [0], np.asarray([nearer], float), W, H) == [] for f in range(1, 6))
+    cache.forget_stale(1000)
+    assert 0 in cache.tracks  # long out of view, but its crop still waits: kept until it is embedded
     cache.update(0, [0], np.asarray([walker], float), np.eye(8, dtype=np.float32)[:1], W, H)
     assert cache.select(6, [0], np.asarray([nearer], float), W, H) == [0]  # embedded: the better view now counts
+    cache.forget_stale(1000)
+    assert 0 not in cache.tracks
     assert CachePolicy().batch_wait_frames == 0  # photos and untracked runs: embedded on their own frame
 
 

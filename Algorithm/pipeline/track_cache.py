@@ -139,9 +139,7 @@ class TrackCache:
         flags in that frame."""
         hidden = np.zeros(len(track_ids), bool) if hidden is None else hidden
         for tid, box, f, hid in zip(track_ids, boxes, feats, hidden):
-            t = self.tracks.get(int(tid))
-            if t is None:  # forgotten while its crop waited (a queue flushed after forget_frames)
-                continue
+            t = self.tracks[int(tid)]  # a track whose crop waits is not forgotten meanwhile (forget_stale)
             t.pending = False
             q, _ = crop_quality(box, width, height, hidden=bool(hid))
             t.crops.append((q, f))
