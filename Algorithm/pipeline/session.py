@@ -257,8 +257,7 @@ class VideoSession:
         self._detect_last_skipped()
         if len(self._looks):  # crops still waiting for a batch: embedded and searched before the tracks are resolved
             rev = self.stages.index.gallery.revision()
-            for tid, cat in self._embed_looks():
-                self._search(tid, cat, self._last_index, rev, self._current_rejections(rev))
+            self._embed_looks(self._last_index, rev, self._current_rejections(rev))
         s = self.stages.settings
         fill = fill_span(SPEEDS[s.speed], s.sample_ft) if self.scheduler is not None else None
         res.frames, res.sightings = self.resolver.resolve(
@@ -331,9 +330,8 @@ class VideoSession:
             resolver.retain(set(self._current_labels(rev)))
         labels = self._current_labels(rev)
         rejected = self._current_rejections(rev)
-        if self._looks.due(idx):  # tracks out of view this frame are searched too: their look was taken earlier
-            for tid, cat in self._embed_looks():
-                self._search(tid, cat, idx, rev, rejected)
+        if self._looks.due(idx):
+            self._embed_looks(idx, rev, rejected)
         matches: list[Match | None] = [None] * len(dets)
         for cat in stages.settings.categories:
             cm = stages.models[cat]
@@ -358,9 +356,9 @@ class VideoSession:
             del self._searched[tid]
         return matches
 
-    def _embed_looks(self) -> list[tuple[int, str]]:
-        """Embeds the waiting crops in one batch per category; (track, category) of each look taken."""
-        done: list[tuple[int, str]] = []
+    def _embed_looks(self, idx: int, rev: int, rejected: Rejections) -> None:
+        """Embeds the waiting crops in one batch per category and searches their tracks, those out of view on frame
+        `idx` too (their look was taken earlier)."""
         looks = self._looks.take()
         for cat in self.stages.settings.categories:
             group = [k for k in looks if k.category == cat]
@@ -369,8 +367,7 @@ class VideoSession:
             feats = self.stages.models[cat].extractor.embed_prepared(np.stack([k.pixels for k in group]))
             for k, f in zip(group, feats):
                 self.cache.update(k.frame_idx, [k.track_id], k.box[None], f[None], *k.frame_size, np.array([k.hidden]))
-                done.append((k.track_id, cat))
-        return done
+                self._search(k.track_id, cat, idx, rev, rejected)
 
     def _search(self, tid: int, cat: str, idx: int, rev: int, rejected: Rejections) -> bool:
         """Searches the gallery with the track's views when its feature or the gallery moved since the last search;
