@@ -196,3 +196,13 @@ def test_ctrl_c_stops_a_search_and_keeps_what_it_found(tmp_path):
     assert b"stopped by Ctrl-C" in stderr and b"results written to" in stdout
     (f,) = json.loads(out.read_text(encoding="utf-8"))["files"]
     assert f["stopped"] and 0 < f["stats"]["frames_processed"] < 1394
+
+
+def test_info_names_the_models_and_creates_no_gallery(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REID_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "Algorithm", "info"], cwd=ROOT, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "detector: " in r.stdout and "device cpu: available" in r.stdout
+    assert "person: " in r.stdout and "vehicle: " in r.stdout and "[stand-in" in r.stdout
+    assert list(tmp_path.iterdir()) == []  # asking what is installed must not leave an empty gallery behind

@@ -140,11 +140,16 @@ def _run(args) -> int:
         return _models(args)
 
     if args.cmd == "info":
+        import tempfile
+
         from Algorithm.outer_api import Engine, device_options
 
         for o in device_options():
             print(f"device {o.name}: {'available' if o.available else 'unavailable: ' + o.reason}")
-        info = Engine().model_info()
+        with tempfile.TemporaryDirectory() as tmp:  # models only: opening the default gallery would create it
+            eng = Engine(Path(tmp) / "gallery.db")
+            info = eng.model_info()
+            eng.close()
         print(f"detector: {info.detector_title} ({info.detector}) on {info.detector_provider}")
         for m in info.reid.values():
             stand_in = "  [stand-in: not trained for this category]" if m.stand_in else ""
