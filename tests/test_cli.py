@@ -206,3 +206,14 @@ def test_info_names_the_models_and_creates_no_gallery(tmp_path):
     assert "detector: " in r.stdout and "device cpu: available" in r.stdout
     assert "person: " in r.stdout and "vehicle: " in r.stdout and "[stand-in" in r.stdout
     assert list(tmp_path.iterdir()) == []  # asking what is installed must not leave an empty gallery behind
+
+
+@pytest.mark.parametrize("cmd", ["search", "index"])
+def test_asking_for_cuda_without_it_says_so_and_runs_on_the_cpu(tmp_path, cmd):
+    from Algorithm.outer_api import device_options
+
+    if next(o for o in device_options() if o.name == "cuda").available:
+        pytest.skip("this machine has CUDA")
+    r = cli(cmd, BUS, "--device", "cuda", gallery=tmp_path / "gallery.db")
+    assert r.returncode == 0, r.stderr
+    assert "note: CUDA is not available" in r.stderr and "running on the CPU" in r.stderr

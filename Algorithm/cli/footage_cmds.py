@@ -107,11 +107,10 @@ def run(args) -> int:
 
 
 def _index(args) -> int:
-    from Algorithm.cli.progress import drain, stop_on_ctrl_c
+    from Algorithm.cli.progress import drain, note_device, stop_on_ctrl_c
 
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
-    if device := eng.device_caution():
-        print(f"note: {device}", file=sys.stderr)
+    note_device(eng)
     failed = indexed = 0
     for path in args.paths:
         with stop_on_ctrl_c() as stop:

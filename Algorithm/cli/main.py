@@ -314,7 +314,7 @@ def _models(args) -> int:
 
 
 def _search(args) -> int:
-    from Algorithm.cli.progress import drain, stop_on_ctrl_c
+    from Algorithm.cli.progress import drain, note_device, stop_on_ctrl_c
     from Algorithm.outer_api import export_csv, export_json
 
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
@@ -323,8 +323,7 @@ def _search(args) -> int:
     caution = eng.speed_caution()
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
-    if device := eng.device_caution():
-        print(f"note: {device}", file=sys.stderr)
+    note_device(eng)
     if not eng.identities():  # a mistyped --gallery opens a new, empty one: "no match" would mislead
         print(f"note: the gallery {eng.gallery_path} has no identities yet, so nobody can be matched "
               f"(register someone first)", file=sys.stderr)

@@ -34,6 +34,12 @@ def stop_on_ctrl_c() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, old)
 
 
+def note_device(eng) -> None:
+    """Tells the user, on stderr, when the device asked for cannot be used (runs that go on on the CPU)."""
+    if device := eng.device_caution():
+        print(f"note: {device}", file=sys.stderr)
+
+
 def print_file(res) -> None:
     if res.error:
         tqdm.write(f"skipped {res.path}: {res.error}")
