@@ -16,6 +16,7 @@ from Algorithm.outer_api import SearchReport
 class Run:
     report: SearchReport
     opened_from: str = ""  # the results file it was read from; "" for a run of this session
+    number: int = 0  # its place in the list (RunsBox.add): two runs of one file in the same second stay apart
 
     @property
     def resumable(self) -> bool:
@@ -30,6 +31,8 @@ class Run:
             when = r.created
         n = sum(len(s.segments) for f in r.files for s in f.sightings)
         parts = [Path(r.root).name or r.root, when, f"{n} sighting{'s' if n != 1 else ''}"]
+        if self.number:
+            parts[0] = f"{self.number}. {parts[0]}"
         if any(f.stopped for f in r.files):
             parts.append("stopped")
         if self.opened_from:
@@ -62,6 +65,7 @@ class RunsBox(QComboBox):
     def add(self, run: Run, current: bool = True) -> None:
         """Adds `run`, as the current one unless `current` is False."""
         before = self.currentIndex()
+        run.number = len(self._runs) + 1
         self._runs.append(run)
         self.addItem(run.title())
         self.setItemData(self.count() - 1, run.opened_from or run.report.root, Qt.ItemDataRole.ToolTipRole)
@@ -72,6 +76,7 @@ class RunsBox(QComboBox):
         i = self.currentIndex()
         if i < 0:
             return self.add(run)
+        run.number = self._runs[i].number
         self._runs[i] = run
         self.setItemText(i, run.title())
 

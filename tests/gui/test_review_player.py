@@ -238,6 +238,8 @@ def test_play_after_finish_reviews_processing_again_asks_and_another_file_keeps_
     qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
     second = page.report
     assert second is not first and [r.report for r in page.runs.runs()] == [first, second]
+    titles = [page.runs.itemText(i) for i in range(2)]  # the same file, maybe the same second: told apart
+    assert titles[0].startswith("1. ") and titles[1].startswith("2. "), titles
 
     # another file: the earlier runs stay in the list, and choosing one shows it again
     assert page.set_source(BUS)
