@@ -5,6 +5,10 @@ class ReIdError(Exception):
     """Base of every error the engine raises on purpose."""
 
 
+class Cancelled(ReIdError):
+    """The user stopped a long call that keeps nothing partial (a calibration, an evaluation)."""
+
+
 class InputError(ReIdError):
     """A file the user gave cannot be used (missing, unreadable, not an image or video)."""
 

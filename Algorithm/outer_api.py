@@ -24,6 +24,7 @@ import numpy as np
 
 from Algorithm import media, rules
 from Algorithm.errors import (
+    Cancelled,
     GalleryError,
     InputError,
     ModelError,
@@ -108,7 +109,8 @@ from Algorithm.types import (
 
 __all__ = [
     "Engine", "Settings", "SearchReport", "DetectResult", "CropChoice",
-    "ReIdError", "InputError", "ModelError", "GalleryError", "NothingFoundError", "SeveralFoundError", "WrongCategoryError",
+    "ReIdError", "Cancelled", "InputError", "ModelError", "GalleryError", "NothingFoundError", "SeveralFoundError",
+    "WrongCategoryError",
     "BoxResult", "Detections", "DetectionLog", "EntryInfo", "FileResult", "FrameResult", "IdentityInfo", "RegisterResult",
     "RegisterOutcome", "MergeResult", "PhotoCheck", "PhotoVerdict",
     "Segment", "Sighting", "ModelSummary", "ReidModelInfo", "ReidModelChoice", "ModelAdded",
@@ -807,9 +809,10 @@ class Engine:
         return FileRun(_search_file(stages, path, cancel, max_frames, start_frame))
 
     def record_detections(self, path: str | Path, max_frames: int | None = None, settings: Settings | None = None,
-                          progress: Callable[[int, int], None] | None = None) -> DetectionLog:
+                          progress: Callable[[int, int], None] | None = None, cancel: Cancel | None = None) -> DetectionLog:
         """Runs the detector once over a photo or a video (every sampleFt-th frame) and keeps its boxes, so later
-        searches of the same footage (other galleries, other thresholds) skip it."""
+        searches of the same footage (other galleries, other thresholds) skip it. Raises Cancelled once `cancel()`
+        is true (checked every frame)."""
         s = settings or self._settings
         det, log = self.detector(), DetectionLog(str(path), sample_ft=s.sample_ft)
         if media.media_kind(path) == "image":
@@ -819,6 +822,8 @@ class Engine:
             total = video.info.frame_count
             stop = None if max_frames is None else max_frames
             for idx, frame in video.frames(step=s.sample_ft, stop=stop):
+                if cancel and cancel():
+                    raise Cancelled("Stopped")
                 log.frames[idx] = det(frame, s.categories, s.det_conf)
                 if progress:
                     progress(idx + 1, stop or total)
@@ -856,17 +861,22 @@ class Engine:
                                                      self.threshold(category), self.reid_model_name(category), category)
 
     def calibrate_folder(self, folder: str | Path, category: str = "person", target_fmr: float = 0.01,
-                         flt: GtFilter | None = None, progress: Callable[[str], None] | None = None) -> Calibration:
+                         flt: GtFilter | None = None, progress: Callable[[str], None] | None = None,
+                         cancel: Cancel | None = None) -> Calibration:
         """Threshold calibration on a labelled folder (Market-1501 names or MOT sequences); the open-set suggestion
-        counts the identities of this gallery (at least one: a user searches for someone)."""
+        counts the identities of this gallery (at least one: a user searches for someone). Raises Cancelled once
+        `cancel()` is true."""
         return _calibrate.calibrate_folder(folder, self.extractor(category), target_fmr, self.threshold(category),
                                            self.reid_model_name(category), category, flt, progress,
-                                           gallery_identities=max(1, len(self.identities(category=category))))
+                                           gallery_identities=max(1, len(self.identities(category=category))),
+                                           cancel=cancel)
 
     def calibrate_tracklets(self, videos: list[str | Path], category: str = "vehicle", target_fmr: float = 0.01,
-                            gap: int = 10, progress: Callable[[str], None] | None = None) -> Calibration:
-        """Threshold calibration on the tracks of the user's own videos (no labels; see evaluate_tracklets)."""
-        res = self.evaluate_tracklets(videos, category, None, gap, target_fmr, progress=progress)
+                            gap: int = 10, progress: Callable[[str], None] | None = None,
+                            cancel: Cancel | None = None) -> Calibration:
+        """Threshold calibration on the tracks of the user's own videos (no labels; see evaluate_tracklets). Raises
+        Cancelled once `cancel()` is true."""
+        res = self.evaluate_tracklets(videos, category, None, gap, target_fmr, progress=progress, cancel=cancel)
         cal = res.calibration(current_threshold=self.threshold(category))
         return cal.with_gallery(max(1, len(self.identities(category=category))))
 
@@ -884,7 +894,8 @@ class Engine:
 
     def evaluate_tracklets(self, videos: list[str | Path], category: str = "vehicle", models: list[str] | None = None,
                            gap: int = 10, target_fmr: float = 0.01, max_frames: int | None = None,
-                           progress: Callable[[str], None] | None = None) -> TrackletsEvaluation:
+                           progress: Callable[[str], None] | None = None,
+                           cancel: Cancel | None = None) -> TrackletsEvaluation:
         """"How good is this model on my footage?", without labels: same-object pairs from confident tracks
         (frames f and f + gap), different-object pairs from objects in one frame; each model side by side
         (default: the category's active model)."""
@@ -895,7 +906,7 @@ class Engine:
         extractors = {n: self._load_reid(n) for n in names}
         settings = self._settings.with_(categories=(category,), sample_ft=1)
         return _tracklets.evaluate_tracklets([Path(v) for v in videos], self, extractors, category, gap, target_fmr,
-                                             max_frames, progress, settings)
+                                             max_frames, progress, settings, cancel)
 
     def rank(self, query: str | Path | np.ndarray, category: str = "person", top: int = 5, per_identity: bool = False,
              box=None, whole: bool = False) -> Ranking:

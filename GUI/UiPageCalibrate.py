@@ -37,7 +37,7 @@ class CalibratePage(QWidget):
     """Emits `thresholdApplied(category, value)` after a threshold was saved as the model's default."""
 
     def shutdown(self, timeout_ms: int = 30000) -> None:
-        """Waits for a running calibration before the window closes (it reads the gallery; nothing to undo)."""
+        """Stops a running calibration and waits for it before the window closes (it keeps nothing partial)."""
         self.workers.shutdown(timeout_ms)
 
     thresholdApplied = Signal(str, float)
@@ -46,6 +46,7 @@ class CalibratePage(QWidget):
         super().__init__(parent)
         self.engine = engine
         self.calibration: Calibration | None = None
+        self.worker: Worker | None = None
         self.workers = WorkerPool(on_idle=self._update_state)
         self._build()
         self._update_state()
@@ -84,9 +85,9 @@ class CalibratePage(QWidget):
         sl.addWidget(self.use_videos)
         sl.addLayout(vrow)
         for w in (self.use_gallery, self.use_folder, self.use_videos):
-            w.toggled.connect(self._update_state)
-        self.folder_edit.textChanged.connect(self._update_state)
-        self.videos_edit.textChanged.connect(self._update_state)
+            w.toggled.connect(self._source_changed)
+        self.folder_edit.textChanged.connect(self._source_changed)
+        self.videos_edit.textChanged.connect(self._source_changed)
 
         form = QFormLayout()
         self.category = QComboBox()
@@ -109,8 +110,12 @@ class CalibratePage(QWidget):
         self.apply_btn = QPushButton("Apply")
         self.apply_btn.setToolTip("Save the suggested threshold as the default of this category's ReID model")
         self.apply_btn.clicked.connect(self.apply)
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setToolTip("Stop the calibration (nothing is changed)")
+        self.stop_btn.clicked.connect(self.stop)
         buttons = QHBoxLayout()
         buttons.addWidget(self.compute_btn)
+        buttons.addWidget(self.stop_btn)
         buttons.addWidget(self.apply_btn)
         buttons.addStretch(1)
 
@@ -157,6 +162,8 @@ class CalibratePage(QWidget):
         ready = ((not folder_mode or bool(self.folder_edit.text().strip()))
                  and (not video_mode or bool(self._videos())))
         self.compute_btn.setEnabled(ready and not self.busy)
+        self.stop_btn.setVisible(self.busy)
+        self.stop_btn.setEnabled(self.worker is not None and not self.worker.cancel_requested)
         suggested = self.calibration is not None and self.calibration.recommended_threshold is not None
         self.apply_btn.setEnabled(not self.busy and suggested)
         refusal = self.calibration.refusal if self.calibration is not None else None
@@ -171,12 +178,21 @@ class CalibratePage(QWidget):
         except ReIdError as e:
             self.status.setText(str(e))
 
-    def _category_changed(self) -> None:
+    def _clear_result(self) -> None:
+        """Forgets the shown calibration: Apply must never save a threshold learnt from another source."""
         self.calibration = None
         self.figure.clear()
         self.canvas.draw_idle()
         self.result.clear()
+
+    def _category_changed(self) -> None:
+        self._clear_result()
         self._show_current()
+        self._update_state()
+
+    def _source_changed(self) -> None:
+        if not self.busy:
+            self._clear_result()
         self._update_state()
 
     def _videos(self) -> list[str]:
@@ -198,21 +214,37 @@ class CalibratePage(QWidget):
             return
         folder = self.folder_edit.text().strip() if self.use_folder.isChecked() else None
         fmr = self.target.value() / 100.0
-        if self.use_videos.isChecked():
+        if self.use_videos.isChecked():  # long: the detector reads every frame, so it can be stopped
             worker = Worker(self.engine.calibrate_tracklets, self._videos(), self._cat(), fmr).with_messages("progress")
+            worker.with_cancel()
         elif folder:
             worker = Worker(self.engine.calibrate_folder, folder, self._cat(), fmr).with_messages("progress")
-        else:
+            worker.with_cancel()
+        else:  # the gallery's stored features: quick
             worker = Worker(self.engine.calibrate_gallery, self._cat(), fmr)
+        self._clear_result()
         self.status.setText("Computing distances\u2026")
+        self.worker = worker
         self.workers.start(worker, self._done, self._failed, on_message=self.status.setText)
         self._update_state()
 
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.status.setText("Stopping\u2026")
+            self._update_state()
+
     def _failed(self, message: str) -> None:
+        stopped = self.worker is not None and self.worker.cancel_requested
+        self.worker = None
         self._show_current()
-        QMessageBox.warning(self, "Calibration", message)
+        if stopped:
+            self.status.setText(self.status.text() + " Stopped: nothing was computed.")
+        else:
+            QMessageBox.warning(self, "Calibration", message)
 
     def _done(self, cal: Calibration) -> None:
+        self.worker = None
         self.calibration = cal
         self._show_current()
         self._render()

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from Algorithm.errors import InputError
-from Algorithm.evaluation.datasets import Extractor, GtFilter, Progress, crop_set, embed_crops
+from Algorithm.evaluation.datasets import Cancel, Extractor, GtFilter, Progress, crop_set, embed_crops
 from Algorithm.evaluation.error_rates import DistanceStats, EqualError, Rates, Suggestion, equal_error, suggest_threshold
 from Algorithm.evaluation.pairs import Pairs, pair_distances
 from Algorithm.models import registry
@@ -194,12 +194,13 @@ def calibrate_features(feats, pids, cams=None, groups=None, *, source: str, targ
 
 def calibrate_folder(folder: str | Path, extractor: Extractor, target_fmr: float = 0.01, current_threshold: float | None = None,
                      model: str = "", category: str = "person", flt: GtFilter | None = None,
-                     progress: Progress | None = None, gallery_identities: int | None = None) -> Calibration:
+                     progress: Progress | None = None, gallery_identities: int | None = None,
+                     cancel: Cancel | None = None) -> Calibration:
     """From an evaluation folder: Market-1501 naming (pairs across cameras) or MOT sequences (GT crops;
     same-identity pairs across frames, different-identity pairs inside each sequence)."""
     query, gallery = crop_set(folder, flt)
     sets = [query] + ([gallery] if gallery is not None else [])
-    feats = np.concatenate([embed_crops(extractor, s, progress=progress) for s in sets])
+    feats = np.concatenate([embed_crops(extractor, s, progress=progress, cancel=cancel) for s in sets])
     notes = [n for s in sets for n in s.notes]
     if query.kind == "mot":
         notes.append("MOT: same-identity pairs come from nearby frames of one camera, so they are "

@@ -10,10 +10,11 @@ from typing import Callable
 import numpy as np
 
 from Algorithm import media
-from Algorithm.errors import InputError
+from Algorithm.errors import Cancelled, InputError
 from Algorithm.pipeline.embed import crop
 
 Progress = Callable[[str], None]
+Cancel = Callable[[], bool]
 # What the evaluation needs of a ReID model: BGR crops in, one L2-normalised feature per crop out, (N, D).
 Extractor = Callable[[list[np.ndarray]], np.ndarray]
 
@@ -37,10 +38,14 @@ class CropSet:
         return len(self.names)
 
 
-def embed_crops(extractor: Extractor, cs: CropSet, chunk: int = 256, progress: Progress | None = None) -> np.ndarray:
-    """(N, D) features of a crop set, reading `chunk` crops at a time (bounded memory)."""
+def embed_crops(extractor: Extractor, cs: CropSet, chunk: int = 256, progress: Progress | None = None,
+                cancel: Cancel | None = None) -> np.ndarray:
+    """(N, D) features of a crop set, reading `chunk` crops at a time (bounded memory); raises Cancelled between
+    chunks once `cancel()` is true."""
     out = []
     for s in range(0, len(cs), chunk):
+        if cancel and cancel():
+            raise Cancelled("Stopped")
         idx = list(range(s, min(s + chunk, len(cs))))
         out.append(extractor(cs.loader(idx)))
         if progress:

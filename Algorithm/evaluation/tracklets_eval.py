@@ -20,8 +20,9 @@ from typing import Protocol
 import numpy as np
 
 from Algorithm import media
+from Algorithm.errors import Cancelled
 from Algorithm.evaluation.calibrate import Calibration
-from Algorithm.evaluation.datasets import Extractor, Progress
+from Algorithm.evaluation.datasets import Cancel, Extractor, Progress
 from Algorithm.evaluation.error_rates import Suggestion, suggest_threshold
 from Algorithm.evaluation.pairs import Pairs
 from Algorithm.pipeline.track import Tracker, track_buffer
@@ -36,7 +37,8 @@ MIN_SIDE = 20  # px: smaller crops say little about appearance
 class TrackletEngine(Protocol):
     """What the tracklets evaluation needs: the detector's boxes over a video and ReID extractors by name."""
 
-    def record_detections(self, path, max_frames: int | None = None, settings=None) -> DetectionLog: ...
+    def record_detections(self, path, max_frames: int | None = None, settings=None, progress=None,
+                          cancel: Cancel | None = None) -> DetectionLog: ...
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,22 @@ def _tracks(log: DetectionLog, fps: float, width: int, height: int) -> dict[int,
     return out
 
 
+def _frames_said(progress: Progress, name: str, frames: int):
+    """A record_detections progress(done, total) that says where it is in words, about 50 times a video."""
+    every = max(1, frames // 50)
+
+    def say(done: int, total: int) -> None:
+        if done % every == 0 or done >= total:
+            progress(f"{name}: detecting, frame {done} of {total}")
+    return say
+
+
 def evaluate_tracklets(videos: list[str | Path], engine: TrackletEngine, extractors: dict[str, Extractor],
                        category: str = "vehicle", gap: int = 10, target_fmr: float = 0.01,
                        max_frames: int | None = None, progress: Progress | None = None,
-                       settings=None) -> TrackletsEvaluation:
-    """`extractors`: model name -> extractor (list of BGR crops -> (N, D) L2-normalised features)."""
+                       settings=None, cancel: Cancel | None = None) -> TrackletsEvaluation:
+    """`extractors`: model name -> extractor (list of BGR crops -> (N, D) L2-normalised features). Raises Cancelled
+    once `cancel()` is true (checked every frame while detecting)."""
     t0 = time.perf_counter()
     store = _BoxStore()
     boxes = store.boxes
@@ -134,7 +147,8 @@ def evaluate_tracklets(videos: list[str | Path], engine: TrackletEngine, extract
     n_tracks = 0
     for v, video in enumerate(videos):
         info = media.video_info(video)
-        log = engine.record_detections(video, max_frames, settings)
+        say = _frames_said(progress, Path(video).name, max_frames or info.frame_count) if progress else None
+        log = engine.record_detections(video, max_frames, settings, say, cancel)
         tracks = _tracks(log, info.fps, info.width, info.height)
         long_tracks = {t: fr for t, fr in tracks.items() if max(fr) - min(fr) >= gap}
         n_tracks += len(long_tracks)
@@ -154,6 +168,10 @@ def evaluate_tracklets(videos: list[str | Path], engine: TrackletEngine, extract
                 gallery_of[i] = [j for j in ids if j != i]
         if progress:
             progress(f"{Path(video).name}: {len(long_tracks)} long tracks")
+    if cancel and cancel():
+        raise Cancelled("Stopped")
+    if progress:
+        progress(f"embedding {len(boxes)} crops")
     crops = _crops(videos, boxes)
     models = []
     for name, ext in extractors.items():
