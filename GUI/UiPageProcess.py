@@ -47,6 +47,7 @@ from Algorithm.outer_api import (
     FrameBoxes,
     FrameDone,
     FrameResult,
+    InputError,
     ReIdError,
     SearchReport,
     Segment,
@@ -55,6 +56,7 @@ from Algorithm.outer_api import (
     export_annotated_video,
     export_csv,
     export_json,
+    list_media,
     media_kind,
     read_image,
     read_results_json,
@@ -352,12 +354,15 @@ class ProcessPage(QWidget):
         for b in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
             b.setEnabled(not self.running and self.exporter is None)
         self.runs.setEnabled(not self.running and self.runs.count() > 0)
-        has_report = self.report is not None and not self.running
+        # a report of errors alone has nothing to export
+        has_report = self.report is not None and not self.running and any(not f.error for f in self.report.files)
         self.export_btn.setEnabled(has_report and self.exporter is None)
         videos = has_report and any(f.kind == "video" and not f.error for f in self.report.files)
         self.act_video.setEnabled(bool(videos))
         self.act_evidence.setEnabled(has_report and any(f.sightings for f in self.report.files if not f.error))
-        self.export_btn.setToolTip("" if has_report else "Available when processing has finished or was stopped")
+        self.export_btn.setToolTip("" if has_report else "Nothing to export: no file could be processed"
+                                   if self.report is not None and not self.running
+                                   else "Available when processing has finished or was stopped")
         self._update_verdict_buttons()
 
     @property
@@ -423,10 +428,15 @@ class ProcessPage(QWidget):
         if self.running:
             return False
         path = Path(path)
-        kind = "folder" if path.is_dir() else (media_kind(path) or "file")
+        kind = "folder" if path.is_dir() else media_kind(path)
         first, detail = None, ""
         try:
-            if kind == "video":
+            files = list_media(path)  # the engine's own rule: refuses a missing file or one that is no image or video
+            if kind == "folder":
+                if not files:
+                    raise InputError(f"There are no images or videos in {path} (sub-folders included).")
+                detail = f" · {len(files)} file{'s' if len(files) != 1 else ''}"
+            elif kind == "video":
                 info = video_info(path)
                 first = read_video_frame(path, 0)
                 if info.frame_count:
@@ -669,10 +679,17 @@ class ProcessPage(QWidget):
         if not stopped and not n_cut and self.progress.maximum() > 1:  # a video cut short did not reach its end
             self.progress.setValue(self.progress.maximum())
         verb = "Stopped" if stopped else "Done"
-        n_files = len(report.files)
+        n_files, n_failed = len(report.files), len(report.errors)
+        # the final results' boxes: an identity deleted during the run is no longer among them
+        self._set_match_count(sum(len(fr.matches) for f in report.files for fr in f.frames))
         cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
-        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{cut}, {n_seg} "
+        failed = f" ({n_failed} could not be processed)" if n_failed else ""
+        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}, {n_seg} "
                                     f"sighting{'s' if n_seg != 1 else ''}, {self.match_count} highlighted boxes.")
+        if n_failed == n_files:
+            self.view.clear()
+            self.view.set_placeholder("No images or videos were found there." if not n_files else
+                                      "Nothing could be processed: the reasons are listed in the message.")
         self._update_buttons()
         if not report.files:
             QMessageBox.information(self, "Nothing to process", "No images or videos were found there.")

@@ -212,6 +212,33 @@ def test_a_broken_or_empty_video_is_refused_when_opened(qtbot, page, dialogs, tm
     assert f"{vi.frame_count} frames" in info and fmt_time(vi.frame_count / vi.fps) in info
 
 
+def test_a_file_that_is_no_image_or_video_and_a_folder_without_any_are_refused_when_opened(page, dialogs, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a video")
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "readme.md").write_text("no media here")
+    for bad in (notes, empty, tmp_path / "gone.mp4"):
+        assert page.set_source(bad) is False
+        assert page.source is None and not page.play_btn.isEnabled()
+    texts = [text for _, _, text in dialogs.of("critical")]
+    assert "Not an image or video" in texts[0] and "no images or videos" in texts[1] and "gone.mp4" in texts[2]
+
+
+def test_a_folder_whose_files_all_fail_says_so_and_offers_no_export(qtbot, page, dialogs, tmp_path):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"not a jpeg")
+    (folder / "b.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)
+    assert page.set_source(folder) and "2 files" in page.source_label.toolTip() + page.progress_label.text()
+    page.play_pause()
+    qtbot.waitUntil(lambda: page.report is not None and page.worker is None, timeout=WAIT)
+    assert "2 files (2 could not be processed)" in page.progress_label.text()
+    assert not page.export_btn.isEnabled() and "Nothing to export" in page.export_btn.toolTip()
+    assert not page.view.has_image() and "Nothing could be processed" in page.view._placeholder
+    assert [title for _, title, _ in dialogs.of("critical")] == ["Some files could not be processed"]
+
+
 def test_distances_never_show_minus_zero(page):
     assert fmt_distance(-0.0) == "0.000" and fmt_distance(-1e-7) == "0.000" and fmt_distance(-1e-9, 2) == "0.00"
     assert fmt_distance(0.1234) == "0.123" and fmt_distance(-0.25) == "-0.250"
