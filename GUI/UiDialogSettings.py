@@ -131,6 +131,9 @@ class SettingsDialog(QDialog):
             cb.toggled.connect(self._refresh)
             self.cats[c] = cb
             cl.addWidget(cb)
+        self.cats_note = QLabel("Choose at least one to save the settings")  # why OK is greyed out
+        self.cats_note.setStyleSheet("color: #d9822b;")
+        cl.addWidget(self.cats_note)
         cl.addStretch(1)
         form.addRow("Look for", crow)
 
@@ -250,6 +253,7 @@ class SettingsDialog(QDialog):
                                 + (f" <b>{caution}</b>" if caution else ""))
         QTimer.singleShot(0, self._fit)
         ok = any(cb.isChecked() for cb in self.cats.values())
+        self.cats_note.setVisible(not ok)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setToolTip("" if ok else "Choose at least one category")
 

@@ -166,13 +166,22 @@ class ProcessPage(QWidget):
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
         st = self.style()
-        self.open_file_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_FileIcon), "Open file\u2026")
-        self.open_file_btn.clicked.connect(lambda: self.choose_file())
-        self.open_dir_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_DirIcon), "Open folder\u2026")
-        self.open_dir_btn.clicked.connect(lambda: self.choose_folder())
-        self.open_results_btn = QPushButton(st.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton), "Open results\u2026")
-        self.open_results_btn.setToolTip("Review a results file saved with Export \u2192 Results as JSON")
-        self.open_results_btn.clicked.connect(lambda: self.open_results())
+        # one Open menu, not three buttons: the top row must fit a window half of a 1920-pixel screen wide
+        self.open_btn = QToolButton()
+        self.open_btn.setText("Open")
+        self.open_btn.setIcon(st.standardIcon(QStyle.StandardPixmap.SP_DialogOpenButton))
+        self.open_btn.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.open_btn.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.open_btn.setToolTip("Open a video or photo, a folder of them, or a results file (or drop one here)")
+        open_menu = QMenu(self.open_btn)
+        open_menu.addAction(st.standardIcon(QStyle.StandardPixmap.SP_FileIcon), "Video or photo\u2026",
+                            lambda: self.choose_file())
+        open_menu.addAction(st.standardIcon(QStyle.StandardPixmap.SP_DirIcon), "Folder\u2026", lambda: self.choose_folder())
+        open_menu.addSeparator()
+        act = open_menu.addAction("Results file\u2026", lambda: self.open_results())
+        act.setToolTip("Review a results file saved with Export \u2192 Results as JSON")
+        open_menu.setToolTipsVisible(True)
+        self.open_btn.setMenu(open_menu)
         self.source_label = ElidedLabel("No file or folder chosen.")
         self.play_btn = QPushButton()
         self.play_btn.setMinimumWidth(110)
@@ -208,8 +217,7 @@ class ProcessPage(QWidget):
         self.export_btn.setMenu(menu)
 
         top = QHBoxLayout()
-        for w in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
-            top.addWidget(w)
+        top.addWidget(self.open_btn)
         top.addStretch(1)
         for w in (self.play_btn, self.again_btn, self.stop_btn, self.reset_btn, self.settings_btn, self.export_btn):
             top.addWidget(w)
@@ -351,8 +359,7 @@ class ProcessPage(QWidget):
         self.stop_btn.setToolTip("Cancel the export" if self.exporter is not None and not self.running
                                  else "Stop and keep the results found so far")
         self.reset_btn.setEnabled(self.running or self.report is not None or bool(self.results) or self.view.has_image())
-        for b in (self.open_file_btn, self.open_dir_btn, self.open_results_btn):
-            b.setEnabled(not self.running and self.exporter is None)
+        self.open_btn.setEnabled(not self.running and self.exporter is None)
         self.runs.setEnabled(not self.running and self.runs.count() > 0)
         # a report of errors alone has nothing to export
         has_report = self.report is not None and not self.running and any(not f.error for f in self.report.files)

@@ -114,7 +114,8 @@ class ReviewPlayer(QWidget):
             menu.addAction(f"{what}\t{keys}").setEnabled(False)
         self.help_btn.setMenu(menu)
 
-        row = QHBoxLayout()
+        self.transport = QWidget()  # hidden for a photo: there is nothing to play
+        row = QHBoxLayout(self.transport)
         row.setContentsMargins(0, 0, 0, 0)
         for w in (self.back_btn, self.play_btn, self.fwd_btn):
             row.addWidget(w)
@@ -127,7 +128,7 @@ class ReviewPlayer(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addLayout(row)
+        lay.addWidget(self.transport)
         lay.addWidget(self.timeline)
 
     def _set_enabled(self, on: bool) -> None:
@@ -165,12 +166,14 @@ class ReviewPlayer(QWidget):
         self.result, self.sample_ft = result, max(1, int(sample_ft))
         if result.kind != "video":
             self.timeline.hide()
+            self.transport.hide()
             self._show_photo(result)
             self.stateChanged.emit()
             return
         self.fps = result.fps if result.fps > 0 else 25.0
         self.frame_count = result.frame_count or result.stats.frames_read
         self.timeline.show()
+        self.transport.show()
         self.timeline.set_results(result.sightings, self.frame_count, self.fps, result.stats.frames_read)
         self.slider.blockSignals(True)
         self.slider.setRange(0, self._last_frame())

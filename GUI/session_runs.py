@@ -44,12 +44,14 @@ class RunsBox(QComboBox):
     """`runChosen(Run)` when the user picks a run; none is current while a new file waits to be processed."""
 
     runChosen = Signal(object)
+    HELP = "This session's runs and the results files opened: choose one to see its results again"
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._runs: list[Run] = []
         self.setPlaceholderText("No results yet")
-        self.setToolTip("This session's runs and the results files opened: choose one to see its results again")
+        self.setToolTip(self.HELP)
+        self.currentIndexChanged.connect(lambda _i: self._tip_current())
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -68,8 +70,18 @@ class RunsBox(QComboBox):
         run.number = len(self._runs) + 1
         self._runs.append(run)
         self.addItem(run.title())
-        self.setItemData(self.count() - 1, run.opened_from or run.report.root, Qt.ItemDataRole.ToolTipRole)
+        self._set_tip(self.count() - 1, run)
         self.setCurrentIndex(self.count() - 1 if current else before)  # a first item would become current by itself
+
+    def _set_tip(self, i: int, run: Run) -> None:
+        """The whole title (the box is often too narrow for it) and where the results come from."""
+        self.setItemData(i, f"{run.title()}\n{run.opened_from or run.report.root}", Qt.ItemDataRole.ToolTipRole)
+        if i == self.currentIndex():
+            self._tip_current()
+
+    def _tip_current(self) -> None:
+        i = self.currentIndex()
+        self.setToolTip(self.itemData(i, Qt.ItemDataRole.ToolTipRole) if i >= 0 else self.HELP)
 
     def replace_current(self, run: Run) -> None:
         """The current run, resumed: its merged report takes its place."""
@@ -79,12 +91,15 @@ class RunsBox(QComboBox):
         run.number = self._runs[i].number
         self._runs[i] = run
         self.setItemText(i, run.title())
+        self._set_tip(i, run)
 
     def update_report(self, run: Run, report: SearchReport) -> None:
         """`run`'s results changed in place (verdicts applied): the entry keeps the new ones."""
         run.report = report
         if run in self._runs:
-            self.setItemText(self._runs.index(run), run.title())
+            i = self._runs.index(run)
+            self.setItemText(i, run.title())
+            self._set_tip(i, run)
 
     def choose(self, index: int) -> None:
         """Makes run `index` current and emits runChosen (as the user's pick does)."""

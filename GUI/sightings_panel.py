@@ -259,12 +259,14 @@ class SightingsTree(QTreeWidget):
                     when, title = "photo", name
                 else:
                     when = f"{fmt_time(r.start_time)}\u2013{fmt_time(r.end_time)}"
-                    title = f"{name} \u00b7 frames {r.start_frame}\u2013{r.end_frame}" if multi else \
-                        f"frames {r.start_frame}\u2013{r.end_frame}"
+                    title = name if multi else ""  # the thumbnail and the time say which; the frames are in the tip
                 confirmed = r.key in self._confirmed
                 child = QTreeWidgetItem([CHECK + title if confirmed else title, when, fmt_distance(r.best_distance)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r)
-                child.setToolTip(0, r.describe() + ("\nConfirmed by you." if confirmed else ""))
+                frames = f"\nFrames {r.start_frame}\u2013{r.end_frame}." if r.kind != "image" else ""
+                tip = r.describe() + frames + ("\nConfirmed by you." if confirmed else "")
+                for col in range(3):
+                    child.setToolTip(col, tip)
                 if r.view_key in self._thumbs:
                     child.setIcon(0, self._thumbs[r.view_key])
                 top.addChild(child)

@@ -47,9 +47,9 @@ def test_settings_dialog_applies_and_persists(qtbot, gui_engine, tmp_path, dialo
     ok = dlg.buttons.button(QDialogButtonBox.StandardButton.Ok)
     for cb in dlg.cats.values():
         cb.setChecked(False)
-    assert not ok.isEnabled()
+    assert not ok.isEnabled() and not dlg.cats_note.isHidden()  # and it says why
     dlg.cats["vehicle"].setChecked(True)
-    assert ok.isEnabled()
+    assert ok.isEnabled() and dlg.cats_note.isHidden()
 
     dlg.accept()
     s = gui_engine.settings

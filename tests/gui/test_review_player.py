@@ -240,6 +240,7 @@ def test_play_after_finish_reviews_processing_again_asks_and_another_file_keeps_
     assert second is not first and [r.report for r in page.runs.runs()] == [first, second]
     titles = [page.runs.itemText(i) for i in range(2)]  # the same file, maybe the same second: told apart
     assert titles[0].startswith("1. ") and titles[1].startswith("2. "), titles
+    assert page.runs.toolTip().startswith(titles[1] + "\n")  # the whole title, which the box is often too narrow for
 
     # another file: the earlier runs stay in the list, and choosing one shows it again
     assert page.set_source(BUS)
@@ -311,3 +312,15 @@ def test_saved_results_reopen_with_the_same_segments(qtbot, review, processed, d
     assert review.open_results(gone)
     qtbot.waitUntil(lambda: review.runs.count() == 3, timeout=WAIT)
     assert "cannot be played back" in review.progress_label.text() and "Press Play" not in review.progress_label.text()
+
+
+def test_a_photo_is_shown_without_the_video_controls(qtbot, review):
+    assert not review.player.transport.isHidden() and not review.player.timeline.isHidden()
+    assert review.set_source(BUS)
+    review.play_pause()
+    qtbot.waitUntil(lambda: review.report is not None and review.worker is None, timeout=WAIT)
+    qtbot.waitUntil(lambda: review.player.shown_bgr is not None, timeout=WAIT)
+    assert review.player.isVisible() and not review.player.playable
+    assert review.player.transport.isHidden() and review.player.timeline.isHidden()  # nothing to play or seek
+    review.runs.choose(0)  # the video's run again: its controls are back
+    assert not review.player.transport.isHidden() and review.player.playable
