@@ -67,6 +67,7 @@ from Algorithm.review import verdicts as _verdicts
 from Algorithm.review.verdicts import Verdict
 from Algorithm.rules import CATEGORIES
 from Algorithm.settings import Settings, default_data_dir
+from Algorithm.sinks import atomic as _atomic
 from Algorithm.sinks import evidence as _evidence
 from Algorithm.sinks.anonymize import DETECT_CONF as _BLUR_CONF
 from Algorithm.sinks.csv_sink import write_csv as export_csv
@@ -296,6 +297,10 @@ class Engine:
             rules.check_model_name(name)
         except ValueError as e:
             raise ModelError(str(e)) from None
+        if name in self._registry.models:  # stored features carry the model's name: two models must never share one
+            old = self._registry.get(name)
+            raise ModelError(f"A model named '{name}' exists already ({old.title or old.file}); give this one another "
+                             f"name")
         model = ModelSpec.from_dict(name, {"kind": "reid", **spec})
         if model.kind != "reid":
             raise ModelError("Only ReID models can be added here")
@@ -580,6 +585,19 @@ class Engine:
     @property
     def footage_path(self) -> Path:
         return self._footage_path
+
+    def check_output(self, dest: str | Path, inputs=()) -> Path:
+        """Refuses, before any work, an output file that would overwrite this gallery, its footage index or one of
+        the files `inputs` (what is being searched), or that cannot be written (a folder, a read-only place).
+        Returns the path."""
+        protected = {}
+        for db, what in ((self.gallery_path, "the gallery"), (self._footage_path, "the footage index")):
+            for suffix in ("", "-wal", "-shm"):
+                protected[db.with_name(db.name + suffix)] = what
+        for p in inputs:
+            if Path(p).is_file():
+                protected[Path(p)] = "a file being searched"
+        return _atomic.check_writable(dest, protected)
 
     def index(self, path: str | Path | list[str | Path], categories: tuple[str, ...] | None = None,
               sample_ft: int | None = None, camera: str | None = None, force: bool = False,

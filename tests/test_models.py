@@ -80,6 +80,9 @@ def test_a_model_that_does_not_fit_its_config_is_not_added(tmp_path, local_confi
         eng.add_model("bad_dim", {**SPEC, "output_dim": 128})
     with pytest.raises(ModelError, match="not found"):
         eng.add_model("missing", {**SPEC, "file": str(tmp_path / "none.onnx")})
+    # a name in use (the shipped OSNet here): its stored features were made by the other model and its preprocessing
+    with pytest.raises(ModelError, match="exists already"):
+        eng.add_model("osnet_x0_25_msmt17", {**SPEC, "mean": [0.5] * 3, "std": [0.5] * 3})
     assert not local_config.exists()
     eng.close()
 

@@ -144,6 +144,9 @@ def _find(args) -> int:
 
     eng = _engine(args)
     queries = [str(q) for q in args.queries]
+    for dest in (args.out, args.csv):
+        if dest:
+            eng.check_output(dest, queries)
     report = eng.find(queries, args.threshold, args.sources, args.after, args.before, args.categories, args.box)
     for res in report.files:
         if res.error:

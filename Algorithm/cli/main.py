@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -103,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import sqlite3
+
     from Algorithm.errors import ReIdError
 
     try:
@@ -113,6 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except sqlite3.DatabaseError as e:  # a gallery or footage index damaged on disk (others raise their own errors)
+        print(f"error: a database file is damaged or is not one ({e}); restore a backup (gallery restore)",
+              file=sys.stderr)
+        return 2
+    except OSError as e:  # a place that cannot be read or written: one line, not a traceback
+        print(f"error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+        return 1
 
 
 def _engine(args, **settings):
@@ -180,6 +193,13 @@ def _run(args) -> int:
             print(f"renamed '{ident.label}' to '{args.new_label}'")
         elif args.action == "delete":
             if args.entry is not None:
+                if args.label:  # both given: the photo must be that identity's (a wrong pair deleted someone else)
+                    ident = _find_identity(eng, args.label)
+                    if args.entry not in {e.id for e in eng.entries(ident.id)}:
+                        print(f"error: photo #{args.entry} is not one of '{ident.label}''s photos "
+                              f"({', '.join(f'#{e.id}' for e in eng.entries(ident.id))}); nothing was deleted",
+                              file=sys.stderr)
+                        return 2
                 gone = eng.delete_entry(args.entry)
                 print(f"deleted photo #{args.entry}" + (" and its identity (it was the last photo)" if gone else ""))
             elif args.label:
@@ -320,6 +340,9 @@ def _search(args) -> int:
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
                   tracker=args.tracker, categories=args.categories, device=args.device, speed=args.speed,
                   hw_decode=args.hw_decode)
+    for dest in (args.out, args.csv):  # before the search: a wrong place must not cost the whole run
+        if dest:
+            eng.check_output(dest, [args.path])
     caution = eng.speed_caution()
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from Algorithm.errors import InputError
 from Algorithm.evaluation.calibrate import MIN_GENUINE_PAIRS, Calibration
 from Algorithm.evaluation.error_rates import error_curves
 from Algorithm.evaluation.ranking import RankedPhoto
@@ -130,10 +131,15 @@ def ranked_figure(query: np.ndarray, photos: list[RankedPhoto], threshold: float
     return fig
 
 
+FIGURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
+
+
 def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise InputError(f"Cannot write a picture as {path.name}: name it .png, .jpg, .pdf or .svg")
     path.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)  # attach an Agg canvas (no pyplot, no GUI backend)
     fig.savefig(str(path), dpi=dpi)

@@ -6,6 +6,7 @@ also when another process (CLI beside the GUI) changed the file.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
@@ -348,8 +349,11 @@ class Gallery(SqliteStore):
     def check(self) -> list[str]:
         """Integrity problems found (empty list when sound)."""
         with self._lock:
-            problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
-            problems += [f"foreign key: {r}" for r in self.db.execute("PRAGMA foreign_key_check")]
+            try:
+                problems = [r[0] for r in self.db.execute("PRAGMA integrity_check") if r[0] != "ok"]
+                problems += [f"foreign key: {r}" for r in self.db.execute("PRAGMA foreign_key_check")]
+            except sqlite3.DatabaseError as e:  # too damaged to be checked at all
+                return [f"the file is damaged ({e})"]
             if problems:
                 return problems
             problems += [
@@ -393,7 +397,8 @@ class Gallery(SqliteStore):
                 target.close()
             tmp.replace(dest)
         except (OSError, sqlite3.Error) as e:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the place may not be writable at all: the error to tell is e
+                tmp.unlink(missing_ok=True)
             raise GalleryError(f"The backup to {dest} failed: {e}") from e
         return dest
 

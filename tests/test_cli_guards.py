@@ -1,0 +1,103 @@
+"""The command line refuses what would lose data or waste a run, and fails in one line, never a traceback: an output
+that would overwrite the gallery or a searched photo, an output that cannot be written (checked before searching),
+a photo number that is not the named identity's, a damaged backup, a closed pipe, a spreadsheet cell that reads as
+a formula."""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+from testdata import BUS, ROOT
+
+BUS_MAN = "50,397,243,903"
+
+
+def cli(*args, gallery):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rest = [*map(str, args[1:])]
+    where = ["--gallery", str(gallery)]  # `gallery` takes it before its action, the others anywhere
+    cmd = [sys.executable, "-m", "Algorithm", args[0], *(where + rest if args[0] == "gallery" else rest + where)]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def registered(tmp_path, label="Ann"):
+    g = tmp_path / "gallery.db"
+    r = cli("register", BUS, "--label", label, "--box", BUS_MAN, gallery=g)
+    assert r.returncode == 0, r.stderr
+    return g
+
+
+def no_traceback(r):
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+def test_an_output_that_would_overwrite_the_gallery_or_the_photo_is_refused_before_searching(tmp_path):
+    g = registered(tmp_path)
+    photo = tmp_path / "in.jpg"
+    shutil.copy(BUS, photo)
+    for flag, dest, what in (("--out", g, "the gallery"), ("--csv", photo, "a file being searched"),
+                             ("--out", tmp_path, "is a folder"), ("--out", photo / "r.json", "Cannot write")):
+        r = no_traceback(cli("search", photo, flag, dest, gallery=g))
+        assert r.returncode == 2 and what in r.stderr, (flag, dest, r.stderr)
+        assert "file(s) searched" not in r.stdout  # refused before the search, not after it
+    assert photo.read_bytes() == BUS.read_bytes()
+    r = cli("gallery", "list", gallery=g)
+    assert r.returncode == 0 and "Ann" in r.stdout  # the gallery is whole
+
+
+def test_deleting_a_photo_by_number_checks_it_is_the_named_identitys(tmp_path):
+    g = registered(tmp_path, "Ann")
+    r = cli("register", BUS, "--label", "Bob", "--box", "670,380,810,880", gallery=g)
+    assert r.returncode == 0, r.stderr
+    bob_photo = next(line for line in cli("gallery", "list", gallery=g).stdout.splitlines() if "Bob" in line)
+    entry = bob_photo.split("[#")[1].split("]")[0]
+    r = no_traceback(cli("gallery", "delete", "Ann", "--entry", entry, gallery=g))
+    assert r.returncode == 2 and "not one of 'Ann''s photos" in r.stderr
+    listed = cli("gallery", "list", gallery=g).stdout
+    assert "Ann" in listed and "Bob" in listed  # nothing was deleted
+    r = cli("gallery", "delete", "Bob", "--entry", entry, gallery=g)
+    assert r.returncode == 0 and "Bob" not in cli("gallery", "list", gallery=g).stdout
+
+
+def test_unwritable_places_and_damaged_backups_fail_in_one_line(tmp_path):
+    g = registered(tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = no_traceback(cli("gallery", "backup", blocker / "x.db", gallery=g))
+    assert r.returncode == 2 and "backup" in r.stderr.lower()
+    r = no_traceback(cli("rank", BUS, "--box", BUS_MAN, "--out", tmp_path / "ranked.txt", gallery=g))
+    assert r.returncode == 2 and ".png" in r.stderr
+
+    backup = tmp_path / "backup.db"
+    assert cli("gallery", "backup", backup, gallery=g).returncode == 0
+    data = bytearray(backup.read_bytes())
+    for page in range(8192, len(data), 4096):  # scribble over every page after the first two
+        data[page:page + 200] = b"\xff" * 200
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(data))
+    r = no_traceback(cli("gallery", "restore", damaged, gallery=g))
+    assert r.returncode == 2 and "error:" in r.stderr
+    assert "Ann" in cli("gallery", "list", gallery=g).stdout  # the gallery is as it was
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(tmp_path):
+    g = registered(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    p = subprocess.Popen([sys.executable, "-m", "Algorithm", "gallery", "--gallery", str(g), "list"], cwd=ROOT,
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # as `| head -0` does
+    err = p.stderr.read().decode()
+    p.wait(timeout=300)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_label_that_reads_as_a_formula_is_text_in_the_csv(tmp_path):
+    g = registered(tmp_path, "=HYPERLINK(1)")
+    r = cli("search", BUS, "--csv", tmp_path / "s.csv", gallery=g)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "s.csv", encoding="utf-8-sig")))
+    assert [row["label"] for row in rows] == ["'=HYPERLINK(1)"]
