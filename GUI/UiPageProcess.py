@@ -1039,7 +1039,11 @@ class ProcessPage(QWidget):
             if not path:
                 return None
         try:
+            self.engine.check_output(path, [f.path for f in self.report.files])  # never the gallery or a source
             out = fn(self.report, path)
+        except ReIdError as e:
+            show_error(self, "Export failed", str(e))
+            return None
         except (OSError, ValueError) as e:
             show_error(self, "Export failed", f"Cannot write {path}: {e}")
             return None
@@ -1070,6 +1074,12 @@ class ProcessPage(QWidget):
                 if not dest:
                     return False
             jobs = [(v, Path(dest) / (Path(v.path).stem + "_annotated.mp4")) for v in videos]
+        try:
+            for _, out in jobs:  # an annotated copy must never replace the video it was made from
+                self.engine.check_output(out, [f.path for f in self.report.files])
+        except ReIdError as e:
+            show_error(self, "Export failed", str(e))
+            return False
         app_settings.remember_export(jobs[0][1])
         w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()
         self.exporter = w

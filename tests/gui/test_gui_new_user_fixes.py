@@ -295,6 +295,23 @@ def test_exports_start_in_the_last_export_folder(qtbot, page, tmp_path):
     app_settings.qsettings().clear()
 
 
+def test_an_export_never_overwrites_the_gallery_or_the_searched_photo(qtbot, page, dialogs, tmp_path, gui_engine):
+    import shutil
+
+    photo = tmp_path / "in.jpg"
+    shutil.copy(BUS, photo)
+    assert page.set_source(photo)
+    page.play_pause()
+    qtbot.waitUntil(lambda: page.report is not None and page.worker is None, timeout=WAIT)
+    gallery_bytes = gui_engine.gallery_path.read_bytes()
+    assert page.export_json(str(gui_engine.gallery_path)) is None
+    assert page.export_csv(str(photo)) is None
+    texts = [text for _, _, text in dialogs.of("critical")]
+    assert "the gallery" in texts[0] and "a file being searched" in texts[1]
+    assert gui_engine.gallery_path.read_bytes() == gallery_bytes and photo.read_bytes() == BUS.read_bytes()
+    assert page.export_json(str(tmp_path / "results.json")) == tmp_path / "results.json"
+
+
 # -- Register -----------------------------------------------------------------------------------------------
 def test_enter_in_the_label_saves(qtbot, gui_engine, dialogs):
     from GUI.UiPageRegister import RegisterPage
