@@ -181,9 +181,13 @@ class FileResult:
     error: str | None = None
     stopped: bool = False
     warning: str | None = None  # searched, but not all of it (a video that ends before its frame count)
+    # media.fingerprint of the file searched ("" when unknown): a file later put under its name is told apart
+    fingerprint: str = ""
 
     def to_json(self) -> dict:
         d = {"path": self.path, "type": self.kind, "width": self.width, "height": self.height}
+        if self.fingerprint:
+            d["fingerprint"] = self.fingerprint
         if self.kind == "video":
             d.update(fps=self.fps, frame_count=self.frame_count)
         d["error"] = self.error

@@ -147,6 +147,26 @@ def test_bad_input_is_refused_and_leaves_no_folder(walker, tmp_path):
     assert _leftovers(tmp_path) == ["taken"] and _leftovers(tmp_path / "taken") == ["x.txt"]
 
 
+def test_evidence_is_refused_from_another_file_under_the_searched_name(walker, tmp_path):
+    from Algorithm.outer_api import read_results_json
+
+    eng, report, _, _ = walker
+    res = report.files[0]
+    assert len(res.fingerprint) == 64  # what was searched, kept in the results file too
+    assert read_results_json(export_json(report, tmp_path / "r.json")).files[0].fingerprint == res.fingerprint
+    swapped = tmp_path / "cam.mp4"  # same name, size and length, other bytes (as a clip cut from the same camera)
+    data = bytearray(PED_VIDEO.read_bytes())
+    data[-100] ^= 0xFF
+    swapped.write_bytes(bytes(data))
+    other = dataclasses.replace(report, files=[dataclasses.replace(res, path=str(swapped))])
+    with pytest.raises(InputError, match="not the file that was searched"):
+        eng.export_evidence(other, select_sightings(other), tmp_path / "case")
+    assert not (tmp_path / "case").exists()
+    legacy = dataclasses.replace(other, files=[dataclasses.replace(other.files[0], fingerprint="")])
+    # results written before fingerprints are checked by size and length only, as before (this copy passes them)
+    assert eng.export_evidence(legacy, select_sightings(legacy), tmp_path / "legacy").is_dir()
+
+
 def test_cli_exports_a_results_file(walker, tmp_path, capsys):
     from Algorithm.cli import main as cli
 

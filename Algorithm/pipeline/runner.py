@@ -18,6 +18,10 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
     kind = media.media_kind(path)
     if kind is None:
         raise InputError(f"Not an image or video (by its extension): {path}")
+    try:  # what was searched, so that results are never shown on another file put under its name
+        digest = media.fingerprint(path)
+    except OSError as e:
+        raise InputError(f"Cannot read {path}: {e.strerror or e}") from None
     if kind == "image":
         img = media.read_image(path)
         src = Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1)
@@ -26,6 +30,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         fr = session.step(img, 0)
         yield FrameDone(fr, session.live_sightings())
         res = session.finish()
+        res.fingerprint = digest
         if indexing:
             FootageSink.finish(indexing, complete=True)
         return res
@@ -51,6 +56,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
     res.stats.decoder = video.decoder
+    res.fingerprint = digest
     reached = last + s.sample_ft if stop is None else min(last + s.sample_ft, stop)  # frames from the start gone through
     if not stopped and (stop is None or reached < stop) and media.ended_early(info, reached):
         res.warning = (f"the video ended after {last + 1} of its {info.frame_count} frames (damaged or cut short?); "

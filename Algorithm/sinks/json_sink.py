@@ -97,4 +97,4 @@ def _file(d: dict) -> FileResult:
     known = Stats.__dataclass_fields__
     stats = Stats(**{k: v for k, v in (d.get("stats") or {}).items() if k in known})
     return FileResult(path, kind, int(d["width"]), int(d["height"]), float(d.get("fps", 0.0)), count, frames, sightings,
-                      stats, d.get("error"), bool(d.get("stopped", False)), d.get("warning"))
+                      stats, d.get("error"), bool(d.get("stopped", False)), d.get("warning"), str(d.get("fingerprint") or ""))

@@ -42,6 +42,7 @@ import faiss
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
+from Algorithm.media import HASH_CHUNK, fingerprint  # noqa: F401  (HASH_CHUNK: the tests read it here)
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
@@ -55,10 +56,6 @@ MAX_CROP_FEATURES = 24
 # later without decoding the video again.
 MAX_CROP_IMAGES = 3
 
-# The fingerprint reads this much at each end of the file: a video's header (moov/EBML) and its last
-# frames change with any re-encode or truncation, and 2 MiB read in ~2 ms from a warm disk even for a
-# 10 GB recording (a full sha256 of that would take ~30 s).
-HASH_CHUNK = 1 << 20
 
 STATUSES = ("done", "partial", "failed")  # stored; "new", "missing", "changed" are observed by source_status
 
@@ -247,16 +244,6 @@ def _key(path: str | Path) -> str:
     return os.path.abspath(os.fspath(path))
 
 
-def fingerprint(path: str | Path, size: int | None = None) -> str:
-    """sha256 of the size (8 bytes, little-endian), the first HASH_CHUNK bytes and the last HASH_CHUNK bytes."""
-    size = os.path.getsize(path) if size is None else size
-    h = hashlib.sha256(struct.pack("<Q", size))
-    with open(path, "rb") as fh:
-        h.update(fh.read(HASH_CHUNK))
-        if size > HASH_CHUNK:
-            fh.seek(max(HASH_CHUNK, size - HASH_CHUNK))
-            h.update(fh.read(HASH_CHUNK))
-    return h.hexdigest()
 
 
 # Boxes: int16 pixel coordinates (videos up to 32,767 px wide; sub-pixel precision is noise at tracker level)
