@@ -454,6 +454,16 @@ class Engine:
     def entries(self, identity_id: int) -> list[EntryInfo]:
         return self._gallery.entries(identity_id)
 
+    def identities_not_searched(self, categories: tuple[str, ...] | None = None) -> dict[str, int]:
+        """Category -> how many registered identities of it a search with `categories` (default: the settings')
+        leaves out: a registered bus is never found while only people are looked for, and the user must be told."""
+        cats = self._settings.categories if categories is None else categories
+        out: dict[str, int] = {}
+        for i in self._gallery.identities():
+            if i.category not in cats:
+                out[i.category] = out.get(i.category, 0) + 1
+        return out
+
     def labels(self) -> list[str]:
         return sorted(self._gallery.labels().values(), key=str.lower)
 
@@ -703,6 +713,13 @@ class Engine:
                 raise InputError(f"'{q}' is neither a registered identity nor a photo")
         if photos and idents:
             raise InputError("Find either registered identities or photos, not both at once")
+        if idents:  # a named identity is looked for among its own category's tracks
+            named = {i.category for i in self.identities() if i.id in idents}
+            if not categories:
+                s = s.with_(categories=tuple(c for c in CATEGORIES if c in named))
+            elif not named <= set(categories):
+                raise InputError(f"The identities asked for include {' and '.join(sorted(named - set(categories)))}s, "
+                                 f"which are not among the categories asked ({', '.join(categories)})")
         wanted, labels = self._wanted(s, photos if photos else None)
         scope = [str(p) for p in sources] if sources else None
         if scope:  # a mistyped folder must not read as "nobody there"

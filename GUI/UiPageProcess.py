@@ -415,8 +415,11 @@ class ProcessPage(QWidget):
         thr = ", ".join(("model default" if t is None else f"{t:.2f}") + (f" ({c})" if len(per) > 1 else "")
                         for c, t in per.items())
         cats = " + ".join(c + "s" for c in s.categories)
+        left_out = self.engine.identities_not_searched()  # a registered bus is not found while people are looked for
+        note = "".join(f" \u00b7 <b>{n} registered {c}{'s' if n != 1 else ''} not looked for</b> (Settings\u2026)"
+                       for c, n in left_out.items())
         self.settings_summary.setText(f"{self.engine.device.upper()} \u00b7 {every} \u00b7 tracking "
-                                      f"{'on' if s.tracking else 'off'} \u00b7 threshold {thr} \u00b7 {cats}")
+                                      f"{'on' if s.tracking else 'off'} \u00b7 threshold {thr} \u00b7 {cats}{note}")
 
     # -- source -----------------------------------------------------------------------------------
     def choose_file(self) -> None:
@@ -1009,6 +1012,11 @@ class ProcessPage(QWidget):
             if any(src == os.path.abspath(r.path) and ident == r.identity_id and a <= r.end_frame and b >= r.start_frame
                    for src, ident, a, b in confirmed)})
         self._update_verdict_buttons()  # the list was rebuilt without its signals
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self.running:  # identities may have been registered or deleted on another page meanwhile
+            self._show_settings_summary()
 
     # -- settings ---------------------------------------------------------------------------------------
     def open_settings(self) -> bool:

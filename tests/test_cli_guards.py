@@ -101,3 +101,11 @@ def test_a_label_that_reads_as_a_formula_is_text_in_the_csv(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(tmp_path / "s.csv", encoding="utf-8-sig")))
     assert [row["label"] for row in rows] == ["'=HYPERLINK(1)"]
+
+
+def test_a_search_for_people_says_the_registered_vehicles_are_left_out(tmp_path):
+    g = registered(tmp_path)
+    r = cli("register", BUS, "--label", "The bus", "--category", "vehicle", gallery=g)
+    assert r.returncode == 0, r.stderr
+    r = cli("search", BUS, gallery=g)
+    assert r.returncode == 0 and "1 vehicle identity, not searched for (--categories person,vehicle)" in r.stderr

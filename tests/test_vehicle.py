@@ -99,3 +99,19 @@ def test_a_car_registered_once_is_found_on_its_own_track_only_on_video02(tmp_pat
     assert {t for _, t in hits} == {next(t for f, t in hits if f == 315)}  # one track: the registered car's
     assert all(280 <= f <= 425 for f, _ in hits)  # and no other car, before or after it
     eng.close()
+
+
+def test_a_registered_vehicle_is_looked_for_when_named_and_mentioned_when_left_out(tmp_path):
+    import pytest
+
+    from Algorithm.outer_api import InputError
+
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, categories=("person",)))
+    eng.register(read_video_frame(TRAFFIC, 420), "Car A", category="vehicle", box=CAR_A)
+    assert eng.identities_not_searched() == {"vehicle": 1}  # a search for people leaves the car out: say so
+    assert eng.identities_not_searched(("person", "vehicle")) == {}
+    # asked for by name, the car is looked for among vehicle tracks (it found nothing while people were looked for)
+    assert eng.find(["car a"]).settings.categories == ("vehicle",)
+    with pytest.raises(InputError, match="vehicles, which are not among the categories asked"):
+        eng.find(["Car A"], categories=("person",))
+    eng.close()

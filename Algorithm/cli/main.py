@@ -347,6 +347,11 @@ def _search(args) -> int:
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
     note_device(eng)
+    left_out = eng.identities_not_searched()
+    if left_out:
+        what = ", ".join(f"{n} {c} identit{'ies' if n != 1 else 'y'}" for c, n in left_out.items())
+        print(f"note: the gallery also holds {what}, not searched for (--categories "
+              f"{','.join(sorted({*eng.settings.categories, *left_out}))})", file=sys.stderr)
     if not eng.identities():  # a mistyped --gallery opens a new, empty one: "no match" would mislead
         print(f"note: the gallery {eng.gallery_path} has no identities yet, so nobody can be matched "
               f"(register someone first)", file=sys.stderr)

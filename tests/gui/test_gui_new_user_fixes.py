@@ -295,6 +295,17 @@ def test_exports_start_in_the_last_export_folder(qtbot, page, tmp_path):
     app_settings.qsettings().clear()
 
 
+def test_the_summary_says_when_registered_vehicles_are_not_looked_for(qtbot, page, gui_engine):
+    assert "not looked for" not in page.settings_summary.text()
+    gui_engine.register(BUS, "The bus", category="vehicle")
+    page.hide()
+    page.show()  # back on the page: the summary is read again
+    assert "1 registered vehicle not looked for" in page.settings_summary.text()
+    gui_engine.update_settings(categories=("person", "vehicle"))
+    page._show_settings_summary()
+    assert "not looked for" not in page.settings_summary.text()
+
+
 def test_an_export_never_overwrites_the_gallery_or_the_searched_photo(qtbot, page, dialogs, tmp_path, gui_engine):
     import shutil
 
