@@ -698,10 +698,10 @@ class Engine:
         s = self._settings.with_(**kw)
         photos, idents = [], set()
         labels = self.labels_by_id()
-        by_label = {v.casefold(): k for k, v in labels.items()}  # labels are unique regardless of case (gallery.py)
+        by_label = {rules.label_key(v): k for k, v in labels.items()}  # unique by rules.label_key (gallery.py)
         for q in queries:
-            if isinstance(q, int) or (isinstance(q, str) and q.casefold() in by_label):
-                ident = q if isinstance(q, int) else by_label[q.casefold()]
+            if isinstance(q, int) or (isinstance(q, str) and rules.label_key(q) in by_label):
+                ident = q if isinstance(q, int) else by_label[rules.label_key(q)]
                 if ident not in labels:
                     raise InputError(f"No identity with id {q} in the gallery")
                 idents.add(ident)

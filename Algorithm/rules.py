@@ -6,12 +6,20 @@ that the CLI and the GUI take theirs from these objects).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
 # -- categories -----------------------------------------------------------------------------------
 CATEGORIES = ("person", "vehicle")
+
+
+# -- labels ---------------------------------------------------------------------------------------
+def label_key(label: str) -> str:
+    """What makes two labels the same identity: spacing, case and Unicode form aside ("Ölaf", "ölaf" and "O" +
+    combining diaeresis + "laf" are one; SQLite's NOCASE folds ASCII only)."""
+    return unicodedata.normalize("NFC", " ".join(str(label).split())).casefold()
 
 
 # -- match threshold ------------------------------------------------------------------------------

@@ -318,7 +318,7 @@ class RegisterPage(QWidget):
         self.view.set_selected(index)
         if self.found.currentRow() != index:
             self.found.setCurrentRow(index)
-        known = self._known.get(self.label.currentText().strip().lower())
+        known = self._known.get(rules.label_key(self.label.currentText()))
         if known is None:
             self.category.setCurrentIndex(self.category.findData(self._dets.category[index]))
         self._update_state()
@@ -355,7 +355,7 @@ class RegisterPage(QWidget):
     def refresh_labels(self) -> None:
         text = self.label.currentText()
         infos = self.engine.identities()
-        self._known = {i.label.lower(): i for i in infos}
+        self._known = {rules.label_key(i.label): i for i in infos}
         self.label.blockSignals(True)
         self.label.clear()
         self.label.addItems([i.label for i in sorted(infos, key=lambda i: i.label.lower())])

@@ -561,3 +561,28 @@ def _check_agreement(g, index, stored, deleted):
                 assert h[0].identity_id == live[e] and h[0].distance == pytest.approx(0, abs=1e-4)
                 assert not {x.entry_id for x in h} & deleted
                 assert {x.identity_id for x in h} <= set(live.values())
+
+
+def test_labels_are_one_identity_whatever_their_case_and_unicode_form(tmp_path):
+    import unicodedata
+
+    from Algorithm.rules import label_key
+
+    g = Gallery(tmp_path / "g.db")
+    rng = np.random.default_rng(0)
+    nfd = unicodedata.normalize("NFD", "Ölaf")  # what a macOS file name gives: O + combining diaeresis
+    assert nfd != "Ölaf" and label_key(nfd) == label_key("ölaf") == label_key(" ÖLAF ")
+    first, _, created = g.add_entry("Ölaf", "person", CROP, MODEL, vec(rng))
+    assert created
+    for label in ("ölaf", nfd, "ÖLAF"):  # SQLite's NOCASE folds ASCII only: these were three more identities
+        ident, _, created = g.add_entry(label, "person", CROP, MODEL, vec(rng))
+        assert (ident, created) == (first, False), label
+    (info,) = g.identities()
+    assert info.label == "Ölaf" and info.n_entries == 4
+    other, _, _ = g.add_entry("Zoë", "person", CROP, MODEL, vec(rng))
+    with pytest.raises(GalleryError, match="already used"):
+        g.rename(other, "öLAF")
+    g.rename(other, unicodedata.normalize("NFD", "Zoë Ann"))
+    assert {i.label for i in g.identities()} == {"Ölaf", "Zoë Ann"}  # stored in one (NFC) form
+    assert_sound(g)
+    g.close()

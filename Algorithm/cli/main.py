@@ -141,9 +141,10 @@ def _engine(args, **settings):
 
 def _find_identity(eng, label: str):
     from Algorithm.errors import GalleryError
+    from Algorithm.rules import label_key
 
     for i in eng.identities():
-        if i.label.lower() == label.lower():
+        if label_key(i.label) == label_key(label):
             return i
     raise GalleryError(f"No identity labelled '{label}'")
 

@@ -11,12 +11,14 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
+from Algorithm.rules import label_key
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.types import EntryInfo, IdentityInfo, MergeResult
 
@@ -107,8 +109,16 @@ def _require_gallery_file(path: Path, shown: Path) -> None:
         raise GalleryError(f"{shown} is not a gallery backup (an SQLite file without the gallery's tables)")
 
 
+def _same_label(db, label: str) -> tuple[int, str] | None:
+    """(id, category) of the identity whose label is `label` by rules.label_key, if any (a scan: galleries hold
+    thousands of identities at most, and SQLite cannot fold case beyond ASCII)."""
+    key = label_key(label)
+    return next(((i, c) for i, lab, c in db.execute("SELECT id, label, category FROM identities")
+                 if label_key(lab) == key), None)
+
+
 def clean_label(label: str) -> str:
-    label = " ".join(str(label).split())
+    label = unicodedata.normalize("NFC", " ".join(str(label).split()))  # one form for one label (macOS gives NFD)
     if not label:
         raise GalleryError("A label cannot be empty")
     if len(label) > MAX_LABEL:
@@ -143,7 +153,7 @@ class Gallery(SqliteStore):
         label = clean_label(label)
         feature = _clean_feature(feature)
         with self._tx() as db:
-            row = db.execute("SELECT id, category FROM identities WHERE label = ? COLLATE NOCASE", (label,)).fetchone()
+            row = _same_label(db, label)
             if row and row[1] != category:
                 raise GalleryError(f"'{label}' is already registered as a {row[1]}, not a {category}; choose another label")
             created = row is None
@@ -172,10 +182,8 @@ class Gallery(SqliteStore):
     def rename(self, identity_id: int, label: str) -> None:
         label = clean_label(label)
         with self._tx() as db:
-            other = db.execute(
-                "SELECT id FROM identities WHERE label = ? COLLATE NOCASE AND id != ?", (label, identity_id)
-            ).fetchone()
-            if other:
+            other = _same_label(db, label)
+            if other and other[0] != identity_id:
                 raise GalleryError(f"The label '{label}' is already used by another identity")
             if db.execute("UPDATE identities SET label = ? WHERE id = ?", (label, identity_id)).rowcount == 0:
                 raise GalleryError(f"No identity with id {identity_id}")
