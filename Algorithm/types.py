@@ -160,6 +160,7 @@ class Stats:
     seconds: float = 0.0
     frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
     decoder: str = ""  # what decoded the video: "software", "hardware (d3d11)", ... ("": an image, or an older file)
+    whole_photos: int = 0  # photos the detector found nobody in, read whole as a close crop (crop_policy)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)

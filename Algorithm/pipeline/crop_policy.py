@@ -142,3 +142,14 @@ def crop_box(img: np.ndarray, box) -> np.ndarray:
         return crop(img, box)
     except ValueError as e:
         raise InputError(f"The chosen box is outside the image or too small: {e}") from e
+
+
+def whole_crop_category(img: np.ndarray, categories) -> str | None:
+    """The category a photo in which the detector found none of `categories` is a close crop of, by the rule a
+    registration takes such a photo whole (photo structure, then size and shape); None when it is none. A search
+    and the footage index read it with this rule too, so a folder of crops (Market-1501, another system's
+    export) is searchable as the registration took them."""
+    if rules.photo_structure(img).problem():
+        return None
+    return next((c for c in categories if rules.looks_like_crop(img, c)), None)
+

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from Algorithm.pipeline.crop_policy import whole_crop_category
 from Algorithm.pipeline.detect import Detector
 from Algorithm.pipeline.embed import ReIdExtract
 from Algorithm.pipeline.feedback import Rejections
@@ -200,7 +201,15 @@ class VideoSession:
         if self.stages.recorded is not None:
             dets = self.stages.recorded.frames.get(frame_index) or Detections.empty()
             return dets.select([i for i, c in enumerate(dets.category) if c in s.categories])  # a copy, as a detector gives
-        return self.stages.detector(frame, s.categories, s.det_conf)
+        dets = self.stages.detector(frame, s.categories, s.det_conf)
+        if not len(dets) and self.source.kind == "image":  # a close crop of one person: the detector needs context
+            cat = whole_crop_category(frame, s.categories)
+            if cat is not None:
+                h, w = frame.shape[:2]
+                self.result.stats.whole_photos += 1
+                dets = Detections(np.array([[0, 0, w, h]], np.float32), np.zeros(1, np.float32),
+                                  np.array([self.stages.detector.class_ids([cat])[0]]), [cat])
+        return dets
 
     def _track_frame(self, frame: np.ndarray, frame_index: int, t_s: float, dets: Detections) -> list[BoxResult]:
         """Track, embed, search and log one detected frame; its boxes with their live identities."""
