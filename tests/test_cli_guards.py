@@ -109,3 +109,13 @@ def test_a_search_for_people_says_the_registered_vehicles_are_left_out(tmp_path)
     assert r.returncode == 0, r.stderr
     r = cli("search", BUS, gallery=g)
     assert r.returncode == 0 and "1 vehicle identity, not searched for (--categories person,vehicle)" in r.stderr
+
+
+def test_a_mistyped_gallery_for_a_question_is_refused_not_created(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    typo = tmp_path / "nowhere" / "gallery.db"
+    for args in (["find", "--gallery", str(typo)], ["library", "list", "--gallery", str(typo)]):
+        r = no_traceback(subprocess.run([sys.executable, "-m", "Algorithm", *args], cwd=ROOT, env=env,
+                                        capture_output=True, text=True, timeout=300))
+        assert r.returncode == 2 and "No file at" in r.stderr and "0 sighting" not in r.stdout, r
+    assert not (tmp_path / "nowhere").exists()  # nothing was made

@@ -95,9 +95,15 @@ def add_parsers(sub) -> None:
     A.add_device(sm)
 
 
-def _engine(args, **settings):
-    from Algorithm.outer_api import Engine, Settings
+def _engine(args, existing: bool = False, **settings):
+    """`existing`: a command that only reads (find, library, similar) refuses a gallery or footage index named on the
+    command line that is not there (a mistyped path made empty ones and answered "0 sightings")."""
+    from Algorithm.outer_api import Engine, InputError, Settings
 
+    if existing:
+        for flag, path in (("--gallery", args.gallery), ("--footage", args.footage)):
+            if path is not None and not Path(path).is_file():
+                raise InputError(f"No file at {path} ({flag}): check the path (register and index create them)")
     dev = getattr(args, "device", "auto")
     return Engine(args.gallery, Settings().with_(keep_frames=False, device=dev, **settings), footage_path=args.footage)
 
@@ -142,7 +148,7 @@ def _index(args) -> int:
 def _find(args) -> int:
     from Algorithm.outer_api import export_csv, export_json
 
-    eng = _engine(args)
+    eng = _engine(args, existing=True)
     queries = [str(q) for q in args.queries]
     for dest in (args.out, args.csv):
         if dest:
@@ -173,7 +179,7 @@ def _find(args) -> int:
 
 
 def _library(args) -> int:
-    eng = _engine(args)
+    eng = _engine(args, existing=True)
     try:
         if args.action == "list":
             rows = eng.library()
@@ -207,7 +213,7 @@ def _similar(args) -> int:
 
     if (args.track is None) == (args.image is None):
         raise InputError("Give a track id or --image, one of them")
-    eng = _engine(args)
+    eng = _engine(args, existing=True)
     rows = eng.find_similar(args.track, args.image, args.box, args.category, args.top)
     if args.json:
         print(json.dumps([{"track": r.track.id, "distance": round(r.distance, 4), "source": r.track.source_path,
