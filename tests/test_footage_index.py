@@ -193,6 +193,32 @@ def test_changed_and_missing_files_are_noticed(tmp_path):
     assert_agree(store)
 
 
+def test_a_moved_file_keeps_its_tracks_under_its_new_path(tmp_path):
+    from Algorithm.sinks.footage_sink import FootageSink
+
+    store = FootageIndex(tmp_path / "f.db")
+    rng = np.random.default_rng(5)
+    (tmp_path / "cam1").mkdir()
+    (tmp_path / "archive").mkdir()
+    old = video(tmp_path / "cam1", "a.mp4", seed=1)
+    kept = video(tmp_path / "cam1", "b.mp4", seed=2)
+    for p in (old, kept):
+        with store.source(p, camera="cam1") as w:
+            w.add_tracks([track(rng), track(rng, no=1)])
+    copy = tmp_path / "archive" / "b-copy.mp4"
+    copy.write_bytes(kept.read_bytes())  # a copy: the original is still there, so it is a file of its own
+    new = tmp_path / "archive" / "renamed.mp4"
+    old.rename(new)
+    sink = FootageSink(store)
+    assert not sink.wanted(new)  # not processed again...
+    assert sink.wanted(copy)
+    paths = {s.path: s for s in store.sources()}
+    assert str(old) not in paths and paths[str(new)].camera == "cam1" and paths[str(new)].n_tracks == 2  # ...nor twice
+    assert store.source_status(new).status == "done" and {t.source_path for t in store.tracks()} == {str(new), str(kept)}
+    assert store.adopt_moved(copy) is None  # nothing missing has its bytes
+    assert_agree(store)
+
+
 def test_fingerprint_reads_both_ends(tmp_path):
     p = video(tmp_path, size=5 * fx.HASH_CHUNK)
     h = fx.fingerprint(p)

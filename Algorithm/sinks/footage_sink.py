@@ -34,7 +34,12 @@ class FootageSink:
     force: bool = False
 
     def wanted(self, path: str | Path) -> bool:
-        return self.force or self.index.source_status(path).status != "done"
+        if self.force:
+            return True
+        status = self.index.source_status(path).status
+        if status == "new" and self.index.adopt_moved(path, self.camera) is not None:  # indexed before, elsewhere
+            status = self.index.source_status(path).status
+        return status != "done"
 
     def begin(self, path: str | Path, kind: str, width: int, height: int, fps: float, frame_count: int,
               settings: dict, model_of: dict[str, str]) -> OpenSource | None:

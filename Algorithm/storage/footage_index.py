@@ -556,6 +556,33 @@ class FootageIndex(SqliteStore):
             out.setdefault((model, cat), []).append(tid)
         return out
 
+    def adopt_moved(self, path: str | Path, camera: str | None = None) -> str | None:
+        """A file indexed under a path where it no longer is (moved or renamed: the same size and fingerprint)
+        keeps its tracks under its new path, and its camera unless `camera` is given; returns the old path, or
+        None when no such entry exists. So a reorganised folder is neither processed again nor listed twice."""
+        key = _key(path)
+        try:
+            size = os.stat(key).st_size
+            mtime_ns = os.stat(key).st_mtime_ns
+        except OSError:
+            return None
+        with self._lock:
+            rows = self.db.execute("SELECT id, path, hash FROM sources WHERE size = ? AND path != ?", (size, key)).fetchall()
+        rows = [r for r in rows if not os.path.exists(r[1])]
+        if not rows:
+            return None
+        digest = fingerprint(key, size)
+        for sid, old, h in rows:
+            if h != digest:
+                continue
+            with self._tx() as db:
+                if db.execute("SELECT 1 FROM sources WHERE path = ?", (key,)).fetchone():
+                    return None  # indexed under the new path meanwhile (another process)
+                db.execute("UPDATE sources SET path = ?, mtime_ns = ?, camera = COALESCE(?, camera) WHERE id = ?",
+                           (key, mtime_ns, camera, sid))
+            return old
+        return None
+
     def remove_source(self, path: str | Path) -> bool:
         """Forgets a source and its tracks (the file itself is not touched). False when it was not indexed."""
         key = _key(path)
