@@ -622,13 +622,13 @@ class Engine:
             kw["sample_ft"] = int(sample_ft)
         s = self._settings.with_(**kw)
         sink = FootageSink(self._footage(), camera, force)
-        files = [f for p in (path if isinstance(path, (list, tuple)) else [path]) for f in media.list_media(p)]
+        files = _media_of(path)
         root = "; ".join(map(str, path)) if isinstance(path, (list, tuple)) else str(path)
         yield from self._run(root, [f for f in files if sink.wanted(f)], s, cancel, max_frames, 0, sink)
 
     def index_all(self, path: str | Path | list[str | Path], **kw) -> IndexSummary:
         """`index` run to the end: what was indexed, skipped and failed."""
-        files = [f for p in (path if isinstance(path, (list, tuple)) else [path]) for f in media.list_media(p)]
+        files = _media_of(path)
         skipped = [str(f) for f in files if not kw.get("force") and not FootageSink(self._footage()).wanted(f)]
         indexed, failed, tracks = [], [], 0
         for ev in self.index(path, **kw):
@@ -953,6 +953,16 @@ class Engine:
                                            self.reid_model_name(category))
         feat = self.extractor(category)([q.crop])[0]
         return Ranking(q, _ranking.rank_gallery(feat, gallery, top, per_identity), self.threshold(category))
+
+
+def _media_of(path: str | Path | list[str | Path]) -> list[Path]:
+    """The images and videos of a path or a list of paths, each once (a file given twice, or also inside a folder
+    given, is processed once), in the order given."""
+    files = [f for p in (path if isinstance(path, (list, tuple)) else [path]) for f in media.list_media(p)]
+    first: dict[str, Path] = {}
+    for f in files:
+        first.setdefault(os.path.abspath(f), f)
+    return list(first.values())
 
 
 class FileRun:

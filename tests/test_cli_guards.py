@@ -119,3 +119,11 @@ def test_a_mistyped_gallery_for_a_question_is_refused_not_created(tmp_path):
                                         capture_output=True, text=True, timeout=300))
         assert r.returncode == 2 and "No file at" in r.stderr and "0 sighting" not in r.stdout, r
     assert not (tmp_path / "nowhere").exists()  # nothing was made
+
+
+def test_a_file_given_twice_is_indexed_once(tmp_path):
+    g = tmp_path / "gallery.db"
+    r = no_traceback(cli("index", BUS, BUS.parent, BUS, "--categories", "person", gallery=g))
+    assert r.returncode == 0, r.stderr
+    photos = len(list(BUS.parent.glob("*.jpg")))
+    assert f"{photos} file(s) indexed" in r.stdout and r.stdout.count(f"indexed {BUS}:") == 1, r.stdout
