@@ -123,7 +123,7 @@ def test_a_mistyped_gallery_for_a_question_is_refused_not_created(tmp_path):
 
 def test_a_file_given_twice_is_indexed_once(tmp_path):
     g = tmp_path / "gallery.db"
-    r = no_traceback(cli("index", BUS, BUS.parent, BUS, "--categories", "person", gallery=g))
+    r = no_traceback(cli("index", BUS, BUS.parent, BUS, "--categories", "person", "--force", gallery=g))
     assert r.returncode == 0, r.stderr
     photos = len(list(BUS.parent.glob("*.jpg")))
     assert f"{photos} file(s) indexed" in r.stdout and r.stdout.count(f"indexed {BUS}:") == 1, r.stdout

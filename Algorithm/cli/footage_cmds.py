@@ -118,23 +118,20 @@ def _index(args) -> int:
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
     note_device(eng)
     failed = indexed = 0
-    for path in args.paths:
-        with stop_on_ctrl_c() as stop:
-            report = drain(eng.index(path, args.categories, args.sample_ft, args.camera, args.force, cancel=stop,
-                                     max_frames=args.max_frames), args.quiet, on_file=lambda r: None,
-                           max_frames=args.max_frames)
-        for res in report.files:
-            if res.error:
-                failed += 1
-                print(f"failed  {res.path}: {res.error}")
-            else:
-                indexed += 1
-                n = len(eng.library_tracks(res.path))
-                state = eng.library_status(res.path)  # what the library holds now, as `library list` says it
-                why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
-                print(f"indexed {res.path}: {n} track(s){why}")
-        if stop():
-            break
+    with stop_on_ctrl_c() as stop:  # all the paths in one run: a file given twice is processed once
+        report = drain(eng.index(list(args.paths), args.categories, args.sample_ft, args.camera, args.force, cancel=stop,
+                                 max_frames=args.max_frames), args.quiet, on_file=lambda r: None,
+                       max_frames=args.max_frames)
+    for res in report.files:
+        if res.error:
+            failed += 1
+            print(f"failed  {res.path}: {res.error}")
+        else:
+            indexed += 1
+            n = len(eng.library_tracks(res.path))
+            state = eng.library_status(res.path)  # what the library holds now, as `library list` says it
+            why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
+            print(f"indexed {res.path}: {n} track(s){why}")
     total = len(eng.library())
     print(f"{indexed} file(s) indexed, {failed} failed; the library holds {total} file(s) ({eng.footage_path})")
     eng.close()
