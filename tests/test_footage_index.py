@@ -219,6 +219,16 @@ def test_a_moved_file_keeps_its_tracks_under_its_new_path(tmp_path):
     assert_agree(store)
 
 
+def test_only_tracks_a_model_embedded_are_left_to_embed_after_a_switch(tmp_path):
+    store = FootageIndex(tmp_path / "f.db")
+    rng = np.random.default_rng(6)
+    with store.source(video(tmp_path, "cam.mp4")) as w:
+        w.add_tracks([track(rng, no=0), track(rng, no=1, models=())])  # the second was never looked at (too short)
+    looked, never = sorted(t.id for t in store.tracks())
+    assert store.tracks_without("another-model", "person") == [looked]  # "no stored crop" counted the other too
+    assert store.tracks_without(A, "person") == []
+
+
 def test_fingerprint_reads_both_ends(tmp_path):
     p = video(tmp_path, size=5 * fx.HASH_CHUNK)
     h = fx.fingerprint(p)

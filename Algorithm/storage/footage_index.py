@@ -911,11 +911,14 @@ class FootageIndex(SqliteStore):
         return [got[i] for i in ids if i in got]
 
     def tracks_without(self, model: str, category: str) -> list[int]:
-        """Ids of the category's tracks that have no features of `model` yet (to embed after a model switch)."""
+        """Ids of the category's tracks that have no features of `model` yet (to embed after a model switch). A track
+        no model ever embedded (too short to be looked at) is not one of them: there is nothing to embed again."""
         with self._lock:
             return [r[0] for r in self.db.execute(
                 "SELECT t.id FROM tracks t WHERE t.category = ? AND NOT EXISTS "
-                "(SELECT 1 FROM features f WHERE f.track_id = t.id AND f.model = ?) ORDER BY t.id", (category, model))]
+                "(SELECT 1 FROM features f WHERE f.track_id = t.id AND f.model = ?) AND "
+                "(EXISTS (SELECT 1 FROM features g WHERE g.track_id = t.id) OR "
+                "EXISTS (SELECT 1 FROM crop_images c WHERE c.track_id = t.id)) ORDER BY t.id", (category, model))]
 
     def add_features(self, model: str, features: dict[int, ModelFeatures]) -> int:
         """Stores another model's features of existing tracks (one transaction); tracks removed meanwhile are
