@@ -656,9 +656,13 @@ class Engine:
     def library_tracks(self, source: str | Path | None = None, category: str | None = None) -> list[TrackInfo]:
         return self._footage().tracks(source, category)
 
-    def remove_from_library(self, path: str | Path) -> bool:
-        """Forgets an indexed file and its tracks (the file itself is not touched)."""
-        return self._footage().remove_source(path)
+    def remove_from_library(self, path: str | Path) -> int:
+        """Forgets an indexed file, or every file indexed under a folder, with their tracks (the files themselves are
+        not touched). Returns how many files were forgotten."""
+        store = self._footage()
+        if store.remove_source(path):
+            return 1
+        return sum(store.remove_source(src.path) for src in store.sources() if _find.in_scope(src.path, [str(path)]))
 
     def _wanted(self, s: Settings, photos: list | None = None) -> tuple[dict[str, _find.Wanted], dict[int, str]]:
         """What find compares the tracks with, per category: the gallery's photos, or query photos."""

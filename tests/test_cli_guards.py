@@ -127,3 +127,14 @@ def test_a_file_given_twice_is_indexed_once(tmp_path):
     assert r.returncode == 0, r.stderr
     photos = len(list(BUS.parent.glob("*.jpg")))
     assert f"{photos} file(s) indexed" in r.stdout and r.stdout.count(f"indexed {BUS}:") == 1, r.stdout
+
+
+def test_a_folder_is_removed_from_the_library_as_it_was_indexed(tmp_path):
+    g = tmp_path / "gallery.db"
+    assert cli("index", BUS.parent, "--categories", "person", gallery=g).returncode == 0
+    photos = len(list(BUS.parent.glob("*.jpg")))
+    r = no_traceback(cli("library", "remove", BUS.parent, gallery=g))
+    assert r.returncode == 0 and f"({photos} files)" in r.stdout, r.stdout + r.stderr
+    assert "the library is empty" in cli("library", "list", gallery=g).stdout
+    r = cli("library", "remove", BUS.parent, gallery=g)
+    assert r.returncode == 1 and "nor any file under it" in r.stdout

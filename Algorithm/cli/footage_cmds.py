@@ -192,10 +192,11 @@ def _library(args) -> int:
                 print(f"the library is empty ({eng.footage_path}): index footage with `python -m Algorithm index PATH`")
             return 0
         if args.action == "remove":
-            if not eng.remove_from_library(args.path):
-                print(f"{args.path} is not in the library")
+            n = eng.remove_from_library(args.path)
+            if not n:
+                print(f"{args.path} is not in the library, nor any file under it")
                 return 1
-            print(f"removed {args.path} from the library")
+            print(f"removed {args.path} from the library" + (f" ({n} files)" if n > 1 else ""))
             return 0
         done, lacking = eng.reembed_library(args.category, progress=lambda k, t: print(f"\rre-embedding {k}/{t}", end=""))
         print(f"\n{done} track(s) embedded with '{eng.reid_model_name(args.category)}'"
