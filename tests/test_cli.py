@@ -113,6 +113,13 @@ def _refused(capsys, *argv) -> str:
     return err
 
 
+def test_a_camera_name_cannot_be_blank(tmp_path, capsys):
+    for blank in ("", "   "):
+        assert "camera name cannot be blank" in _refused(capsys, "index", BUS, "--camera", blank, "--gallery",
+                                                         tmp_path / "g.db")
+    assert not (tmp_path / "g.db").exists()
+
+
 def test_a_box_must_be_finite_and_not_empty(tmp_path, capsys):
     from Algorithm.cli.main import build_parser
 

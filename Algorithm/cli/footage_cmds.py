@@ -19,6 +19,14 @@ from Algorithm.rules import CATEGORIES
 COMMANDS: set[str] = {"index", "find", "library", "similar"}
 
 
+def _camera(text: str) -> str:
+    """A camera name: journeys are drawn one lane per camera, so a blank one would be a lane without a name."""
+    name = " ".join(text.split())
+    if not name:
+        raise argparse.ArgumentTypeError("a camera name cannot be blank")
+    return name
+
+
 def _time(text: str) -> float:
     """Seconds into a video: 75, 75.5, 1:15 or 0:01:15."""
     try:
@@ -47,7 +55,7 @@ def add_parsers(sub) -> None:
     ix.add_argument("paths", type=Path, nargs="+", metavar="PATH")
     ix.add_argument("--categories", type=A.categories, default=("person",), help="comma list of: " + ",".join(CATEGORIES))
     ix.add_argument("--sample-ft", type=A.sample_ft, default=1, help="process every k-th video frame")
-    ix.add_argument("--camera", help="camera name of these files (default: each file's folder name)")
+    ix.add_argument("--camera", type=_camera, help="camera name of these files (default: each file's folder name)")
     ix.add_argument("--force", action="store_true", help="process files again even when already indexed")
     ix.add_argument("--max-frames", type=A.positive_int, help="stop each video after this many frames (indexed as partial)")
     A.add_speed(ix)
