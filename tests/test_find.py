@@ -202,8 +202,8 @@ def test_cli_index_find_library_similar(tmp_path):
     gal, out = tmp_path / "g.db", tmp_path / "found.json"
     run = lambda *a: subprocess.run([sys.executable, "-m", "Algorithm", *map(str, a), "--gallery", gal],  # noqa: E731
                                     capture_output=True, text=True, timeout=600)
-    r = run("library", "list")
-    assert r.returncode == 0 and "the library is empty" in r.stdout
+    r = run("library", "list")  # a gallery named that is not there: a mistyped path, not an empty library
+    assert r.returncode == 2 and "No file at" in r.stderr and not gal.exists()
     r = run("index", PED_VIDEO, "--sample-ft", "5", "--max-frames", "460", "--camera", "door", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "(partial: only part of the video was processed)" in r.stdout and "1 file(s) indexed" in r.stdout

@@ -18,12 +18,9 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
     kind = media.media_kind(path)
     if kind is None:
         raise InputError(f"Not an image or video (by its extension): {path}")
-    try:  # what was searched, so that results are never shown on another file put under its name
-        digest = media.fingerprint(path)
-    except OSError as e:
-        raise InputError(f"Cannot read {path}: {e.strerror or e}") from None
     if kind == "image":
         img = media.read_image(path)
+        digest = _fingerprint(path)
         src = Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1)
         indexing = _begin_index(stages, src, start_frame)
         session = VideoSession(stages, src, indexing.recorder if indexing else None)
@@ -37,6 +34,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
     s = stages.settings
     stopped = False
     with media.VideoReader(path, hw_decode=s.hw_decode) as video:
+        digest = _fingerprint(path)
         info = video.info
         src = Source(str(path), "video", info.width, info.height, info.fps, info.frame_count)
         indexing = _begin_index(stages, src, start_frame)
@@ -69,6 +67,15 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         FootageSink.finish(indexing, complete=not (stopped or more or res.warning), reason=reason,
                            covered=max(0, reached))
     return res
+
+
+def _fingerprint(path) -> str:
+    """What was searched (media.fingerprint), so that results are never shown on another file put under its name;
+    read once the file has opened (a missing or unreadable one has said so in its own words by then)."""
+    try:
+        return media.fingerprint(path)
+    except OSError as e:
+        raise InputError(f"Cannot read {path}: {e.strerror or e}") from None
 
 
 def _begin_index(stages: Stages, src: Source, start_frame: int) -> OpenSource | None:
