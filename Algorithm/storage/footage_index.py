@@ -56,7 +56,6 @@ MAX_CROP_FEATURES = 24
 # later without decoding the video again.
 MAX_CROP_IMAGES = 3
 
-
 STATUSES = ("done", "partial", "failed")  # stored; "new", "missing", "changed" are observed by source_status
 
 _SCHEMA_V1 = """
@@ -242,8 +241,6 @@ def _now() -> str:
 def _key(path: str | Path) -> str:
     """Sources are keyed by their absolute path (not resolved: a link's own name is what the user gave)."""
     return os.path.abspath(os.fspath(path))
-
-
 
 
 # Boxes: int16 pixel coordinates (videos up to 32,767 px wide; sub-pixel precision is noise at tracker level)
@@ -562,10 +559,10 @@ class FootageIndex(SqliteStore):
         None when no such entry exists. So a reorganised folder is neither processed again nor listed twice."""
         key = _key(path)
         try:
-            size = os.stat(key).st_size
-            mtime_ns = os.stat(key).st_mtime_ns
+            st = os.stat(key)
         except OSError:
             return None
+        size, mtime_ns = st.st_size, st.st_mtime_ns
         with self._lock:
             rows = self.db.execute("SELECT id, path, hash FROM sources WHERE size = ? AND path != ?", (size, key)).fetchall()
         rows = [r for r in rows if not os.path.exists(r[1])]
