@@ -115,6 +115,11 @@ def export_videos(jobs: list[tuple[FileResult, Path]], sample_ft: int, progress,
     return written
 
 
+def _matched_boxes(report: SearchReport) -> int:
+    """The highlighted boxes of a report as saved (an identity deleted during the run is no longer among them)."""
+    return sum(len(fr.matches) for f in report.files for fr in f.frames)
+
+
 def _listing(lines: list[str], most: int = 8) -> str:
     """Per-file messages for a dialog: the first `most`, then how many more."""
     return "\n\n".join(lines[:most]) + (f"\n\n\u2026and {len(lines) - most} more." if len(lines) > most else "")
@@ -690,8 +695,7 @@ class ProcessPage(QWidget):
             self.progress.setValue(self.progress.maximum())
         verb = "Stopped" if stopped else "Done"
         n_files, n_failed = len(report.files), len(report.errors)
-        # the final results' boxes: an identity deleted during the run is no longer among them
-        self._set_match_count(sum(len(fr.matches) for f in report.files for fr in f.frames))
+        self._set_match_count(_matched_boxes(report))
         cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
         failed = f" ({n_failed} could not be processed)" if n_failed else ""
         self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}, {n_seg} "
@@ -808,7 +812,7 @@ class ProcessPage(QWidget):
         self.source_label.set_full_text(f"Results: {run.title()}", run.opened_from or report.root)
         self.report, self.results = report, list(report.files)
         self.frames_done = sum(f.stats.frames_processed for f in report.files)
-        self._set_match_count(sum(len(fr.matches) for f in report.files for fr in f.frames))
+        self._set_match_count(_matched_boxes(report))
         for f in report.files:
             if not f.error:
                 self.sightings.set_file(f.path, f.kind, f.sightings, final=True)

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from Algorithm import media
 from Algorithm.errors import GalleryError, ModelError
 from Algorithm.storage import footage_index as fx
 from Algorithm.storage.footage_index import SCHEMA_VERSION, FootageIndex, ModelFeatures, TrackRecord, index_ids
@@ -230,17 +231,17 @@ def test_only_tracks_a_model_embedded_are_left_to_embed_after_a_switch(tmp_path)
 
 
 def test_fingerprint_reads_both_ends(tmp_path):
-    p = video(tmp_path, size=5 * fx.HASH_CHUNK)
-    h = fx.fingerprint(p)
+    p = video(tmp_path, size=5 * media.HASH_CHUNK)
+    h = media.fingerprint(p)
     data = bytearray(p.read_bytes())
-    data[2 * fx.HASH_CHUNK] ^= 1  # the middle is not read (documented)
+    data[2 * media.HASH_CHUNK] ^= 1  # the middle is not read (documented)
     p.write_bytes(bytes(data))
-    assert fx.fingerprint(p) == h
+    assert media.fingerprint(p) == h
     data[0] ^= 1
     p.write_bytes(bytes(data))
-    assert fx.fingerprint(p) != h
+    assert media.fingerprint(p) != h
     small = video(tmp_path, "small.mp4", size=10)
-    assert len(fx.fingerprint(small)) == 64
+    assert len(media.fingerprint(small)) == 64
 
 
 # -- schema ------------------------------------------------------------------------------------------

@@ -20,23 +20,20 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         raise InputError(f"Not an image or video (by its extension): {path}")
     if kind == "image":
         img = media.read_image(path)
-        digest = _fingerprint(path)
-        src = Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1)
+        src = Source(str(path), "image", img.shape[1], img.shape[0], 0.0, 1, _fingerprint(path))
         indexing = _begin_index(stages, src, start_frame)
         session = VideoSession(stages, src, indexing.recorder if indexing else None)
         fr = session.step(img, 0)
         yield FrameDone(fr, session.live_sightings())
         res = session.finish()
-        res.fingerprint = digest
         if indexing:
             FootageSink.finish(indexing, complete=True)
         return res
     s = stages.settings
     stopped = False
     with media.VideoReader(path, hw_decode=s.hw_decode) as video:
-        digest = _fingerprint(path)
         info = video.info
-        src = Source(str(path), "video", info.width, info.height, info.fps, info.frame_count)
+        src = Source(str(path), "video", info.width, info.height, info.fps, info.frame_count, _fingerprint(path))
         indexing = _begin_index(stages, src, start_frame)
         session = VideoSession(stages, src, indexing.recorder if indexing else None)
         stop = None if max_frames is None else start_frame + max_frames
@@ -54,7 +51,6 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
     res.stats.decoder = video.decoder
-    res.fingerprint = digest
     reached = last + s.sample_ft if stop is None else min(last + s.sample_ft, stop)  # frames from the start gone through
     if not stopped and (stop is None or reached < stop) and media.ended_early(info, reached):
         res.warning = (f"the video ended after {last + 1} of its {info.frame_count} frames (damaged or cut short?); "
@@ -86,7 +82,7 @@ def _begin_index(stages: Stages, src: Source, start_frame: int) -> OpenSource | 
     used = {"sample_ft": s.sample_ft, "tracking": s.tracking, "tracker": s.tracker, "categories": list(s.categories),
             "det_conf": s.det_conf, "speed": s.speed}
     return sink.begin(src.path, src.kind, src.width, src.height, src.fps, src.frame_count, used,
-                      {c: m.model_name for c, m in stages.models.items()})
+                      {c: m.model_name for c, m in stages.models.items()}, src.fingerprint)
 
 
 def index_failure(stages: Stages, path, message: str) -> None:

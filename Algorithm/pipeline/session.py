@@ -64,6 +64,7 @@ class Source:
     height: int
     fps: float
     frame_count: int
+    fingerprint: str = ""  # media.fingerprint of the file: kept in its results and in the footage index
 
 
 class _OneFrameTracks:
@@ -125,7 +126,8 @@ class VideoSession:
         self._labels: tuple[int, dict[int, str]] = (-1, {})
         self._rejections: tuple[int, Rejections] = (-1, Rejections())
         self._crops_before = {c: m.extractor.calls for c, m in stages.models.items()}
-        self.result = FileResult(source.path, source.kind, source.width, source.height, source.fps, source.frame_count)
+        self.result = FileResult(source.path, source.kind, source.width, source.height, source.fps, source.frame_count,
+                                 fingerprint=source.fingerprint)
         self._t0 = time.perf_counter()
         self._t_last = self._t0
         self._dt_ema = 0.0  # seconds a processed frame takes, averaged (the rate shown while it runs)

@@ -42,14 +42,15 @@ class FootageSink:
         return status != "done"
 
     def begin(self, path: str | Path, kind: str, width: int, height: int, fps: float, frame_count: int,
-              settings: dict, model_of: dict[str, str]) -> OpenSource | None:
-        """None when the file is already indexed (done, unchanged) and not forced."""
+              settings: dict, model_of: dict[str, str], digest: str | None = None) -> OpenSource | None:
+        """None when the file is already indexed (done, unchanged) and not forced. `digest`: the file's fingerprint,
+        when the caller has read it already."""
         if not self.wanted(path):
             return None
         camera = self.camera if self.camera is not None else default_camera(path)
         duration = frame_count / fps if fps and frame_count else None
         w = self.index.begin_source(path, camera, fps or None, frame_count or None, duration, kind, width, height,
-                                    dict(settings, models=model_of))
+                                    dict(settings, models=model_of), digest)
         return OpenSource(w, TrackRecorder(model_of, width, height))
 
     @staticmethod

@@ -42,7 +42,7 @@ import faiss
 import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
-from Algorithm.media import HASH_CHUNK, fingerprint  # noqa: F401  (HASH_CHUNK: the tests read it here)
+from Algorithm.media import fingerprint
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
@@ -454,13 +454,13 @@ class FootageIndex(SqliteStore):
     # -- writes ---------------------------------------------------------------------------------------
     def begin_source(self, path: str | Path, camera: str = "", fps: float | None = None, frames: int | None = None,
                      duration_s: float | None = None, kind: str = "video", width: int | None = None,
-                     height: int | None = None, settings: dict | None = None) -> SourceWriter:
-        """Starts a source: the file is fingerprinted now, so a file that changes while it is processed is
-        seen as changed afterwards. Nothing is written until the writer's finish()."""
+                     height: int | None = None, settings: dict | None = None, digest: str | None = None) -> SourceWriter:
+        """Starts a source: the file is fingerprinted now (`digest`: by the caller, just before), so a file that
+        changes while it is processed is seen as changed afterwards. Nothing is written until the writer's finish()."""
         key = _key(path)
         try:
             st = os.stat(key)
-            digest = fingerprint(key, st.st_size)
+            digest = digest or fingerprint(key, st.st_size)
         except OSError as e:
             raise GalleryError(f"Cannot read {key}: {e.strerror or e}") from e
         return SourceWriter(self, key, st.st_size, st.st_mtime_ns, digest, str(camera), fps, frames, duration_s,
