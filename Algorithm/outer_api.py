@@ -552,6 +552,9 @@ class Engine:
         for i, f, start, first in _resume.plan(report, files):
             if cancel and cancel():
                 break
+            if first is not None and _resume.replaced(first, f):
+                raise InputError(f"This run cannot go on: '{f.name}' is not the file it stopped in (it was replaced "
+                                 f"or changed since). Going on would join two files' results. Process it again.")
             yield FileStarted(i, len(files), f)
             limit = None if max_frames is None else max(0, max_frames - start)
             part = _search_file(stages, f, cancel, limit, start)

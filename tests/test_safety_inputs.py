@@ -512,6 +512,29 @@ def test_stopping_a_run_releases_the_video(tmp_path, eng):
     assert _open_fds_to(video) == []
 
 
+def test_a_stopped_run_does_not_go_on_in_another_file_put_under_its_name(tmp_path, eng):
+    """Resuming joins the two parts' frames and sightings: on a replaced file that would be two videos in one."""
+    from Algorithm.outer_api import Finished, FrameDone
+
+    video = tmp_path / "clip.avi"
+    shutil.copyfile(TRAFFIC_VIDEO, video)
+    seen, report = [], None
+    for ev in eng.search(video, cancel=lambda: len(seen) >= 3):
+        if isinstance(ev, FrameDone):
+            seen.append(ev)
+        elif isinstance(ev, Finished):
+            report = ev.report
+    assert report.files[0].stopped and report.files[0].fingerprint
+    shutil.copyfile(SHORT_VIDEO, video)  # another clip under the same name
+    with pytest.raises(InputError, match="not the file it stopped in"):
+        next(iter(eng.resume(report)))
+    assert report.files[0].stopped  # the first part is kept as it was
+
+    shutil.copyfile(TRAFFIC_VIDEO, video)  # the same file again: it goes on
+    done = next(ev.report for ev in eng.resume(report, max_frames=12) if isinstance(ev, Finished))
+    assert not done.files[0].stopped and done.files[0].stats.frames_processed > 3
+
+
 def test_every_engine_error_is_a_reid_error_with_text(tmp_path, eng):
     """What the GUI shows: str(err) of a ReIdError, never an OpenCV or SQLite exception."""
     for p in (tmp_path / "missing.jpg", tmp_path / "nothing.mp4"):

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Generator
 
+from Algorithm import media
 from Algorithm.pipeline.sightings import merge_gap
 from Algorithm.settings import Settings
 from Algorithm.types import FileResult, FrameDone, SearchReport, Segment, Sighting, Stats
@@ -41,6 +42,17 @@ def plan(report: SearchReport, files: list[Path]) -> list[tuple[int, Path, int, 
         elif first.stopped and not first.error:
             todo.append((i, f, resume_frame(first, report.settings.sample_ft), first))
     return todo
+
+
+def replaced(first: FileResult, path: Path) -> bool:
+    """Whether the file at `path` is no longer the one the first part searched (another fingerprint). Results
+    without a fingerprint (older files) cannot tell; a file that cannot be read is left to the run to report."""
+    if not first.fingerprint:
+        return False
+    try:
+        return media.fingerprint(path) != first.fingerprint
+    except OSError:
+        return False
 
 
 def gap_s(result: FileResult, settings: Settings) -> float:
