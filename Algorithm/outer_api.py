@@ -204,6 +204,12 @@ class Engine:
     def gallery_path(self) -> Path:
         return self._gallery.path
 
+    @property
+    def gallery_damage(self) -> str:
+        """'' for a sound gallery; for a damaged one, what is wrong and what to do (it opened read-only)."""
+        g = self._gallery
+        return g._damaged_text("changes to it are refused until it is repaired") if g.damage else ""
+
     # -- models -----------------------------------------------------------------------------------
     def detector(self) -> Detector:
         with self._lock:
@@ -512,8 +518,9 @@ class Engine:
         FileDone, and Finished with the report. A bad file is recorded with its message and the run goes on;
         a model or gallery problem stops it. `cancel()` returning True ends the current file as stopped."""
         s = settings or self._settings
+        indexing = s.index_footage and not self.footage_damage  # a damaged index stays as it is; the search goes on
         return self._run(path, media.list_media(path), s, cancel, max_frames, start_frame,
-                         FootageSink(self._footage()) if s.index_footage else None)
+                         FootageSink(self._footage()) if indexing else None)
 
     def _run(self, path, files: list[Path], s: Settings, cancel, max_frames, start_frame,
              sink: FootageSink | None) -> Iterator[SearchEvent]:
@@ -599,6 +606,14 @@ class Engine:
     def footage_path(self) -> Path:
         return self._footage_path
 
+    @property
+    def footage_damage(self) -> str:
+        """'' for a sound footage index (or none yet); for a damaged one, what is wrong and what to do."""
+        if self._footage_store is None and not self._footage_path.is_file():
+            return ""
+        f = self._footage()
+        return f._damaged_text("nothing more is added to it") if f.damage else ""
+
     def check_output(self, dest: str | Path, inputs=()) -> Path:
         """Refuses, before any work, an output file that would overwrite this gallery, its footage index or one of
         the files `inputs` (what is being searched), or that cannot be written (a folder, a read-only place).
@@ -624,6 +639,8 @@ class Engine:
         if sample_ft:
             kw["sample_ft"] = int(sample_ft)
         s = self._settings.with_(**kw)
+        if self._footage().damage:  # said before any model loads or file is read
+            raise GalleryError(self._footage()._damaged_text("nothing was added to it"))
         sink = FootageSink(self._footage(), camera, force)
         files = _media_of(path)
         root = "; ".join(map(str, path)) if isinstance(path, (list, tuple)) else str(path)

@@ -96,11 +96,20 @@ class MainWindow(QMainWindow):
         self.model_status = QLabel("")
         self.statusBar().addPermanentWidget(self.model_status)
         # a widget, not a message: status tips (hovering a menu or a button) clear messages, not widgets
-        self.gallery_status = QLabel(f"Gallery: {engine.gallery_path}")
+        self.gallery_status = QLabel()
         self.statusBar().addWidget(self.gallery_status, 1)
+        self.show_gallery_state()
+        self.manager_page.galleryChanged.connect(self.show_gallery_state)  # a restore repairs a damaged gallery
         self.nav.setCurrentRow(0)
         if warm_up:
             QTimer.singleShot(0, self._warm_up)
+
+    def show_gallery_state(self) -> None:
+        damage = self.engine.gallery_damage
+        self.gallery_status.setText(f"Gallery: {self.engine.gallery_path}" + (
+            "  —  DAMAGED, read-only: restore a backup (Manager page)" if damage else ""))
+        self.gallery_status.setStyleSheet("color: #c62828; font-weight: bold" if damage else "")
+        self.gallery_status.setToolTip(damage)
 
     def show_page(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
@@ -165,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(engine, warm_up=args.screenshot is None)
     win.show_page(PAGES.index(args.page))
     win.show()
+    if engine.gallery_damage and not args.screenshot:  # said once at start; the status bar keeps saying it
+        QTimer.singleShot(0, lambda: QMessageBox.warning(win, "The gallery is damaged", engine.gallery_damage))
     if args.screenshot:
         def shoot():
             win.grab().save(str(args.screenshot))

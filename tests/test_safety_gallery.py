@@ -27,7 +27,7 @@ from Algorithm.storage import gallery as gallery_mod
 from Algorithm.storage.gallery import SCHEMA_VERSION, Gallery
 from Algorithm.storage.vector_index import FeatureIndex, SearchIndex
 
-from testdata import kill_when_busy
+from testdata import damage_sqlite_pages, kill_when_busy
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = ROOT / "tests" / "helpers" / "kill_registering.py"
@@ -414,6 +414,48 @@ def test_bad_backups_are_refused_and_the_gallery_kept(tmp_path, kind):
     assert str(src) in str(e.value)
     assert contents(g) == before
     assert_sound(g)
+
+
+def test_a_damaged_gallery_is_read_not_written_and_a_backup_restores_it(tmp_path):
+    """A disk fault in the middle of the file: SQLite still opens it, and writing into it could lose more."""
+    p, bk = tmp_path / "g.db", tmp_path / "monday.db"
+    g = Gallery(p)
+    rng = np.random.default_rng(0)
+    for k in range(40):
+        g.add_entry(f"person {k}", "person", CROP * 300 + bytes([k]), MODEL, vec(rng))
+    g.backup(bk)
+    saved, rev = contents(g), g.revision()
+    n_pages = g.db.execute("PRAGMA page_count").fetchone()[0]
+    g.close()
+    damage_sqlite_pages(p, [n_pages // 2, n_pages // 2 + 1])
+    damaged = sha(p)
+
+    g = Gallery(p)
+    assert g.damage and "damaged" in g._damaged_text("x")
+    assert g.identities()  # what is readable is shown
+    with pytest.raises(GalleryError, match="is damaged .*nothing was written to it.*Restore a backup"):
+        g.add_entry("new", "person", CROP, MODEL, vec(rng))
+    with pytest.raises(GalleryError, match="damaged"):
+        g.rename(1, "other")
+    with pytest.raises(GalleryError, match="no backup was made"):
+        g.backup(tmp_path / "tuesday.db")
+    assert not (tmp_path / "tuesday.db").exists()
+    g.close()
+    listed = _cli("gallery", "--gallery", str(p), "list")
+    assert listed.returncode == 0 and "warning: The gallery" in listed.stderr and "is damaged" in listed.stderr
+    renamed = _cli("gallery", "--gallery", str(p), "rename", "person 1", "other")
+    assert renamed.returncode == 2 and "nothing was written to it" in renamed.stderr, renamed.stderr
+    assert sha(p) == damaged  # opened and closed: not one byte written
+
+    g = Gallery(p)
+    g.restore(bk)  # the damaged rows cannot be rewritten: the backup takes the file's place
+    assert g.damage == [] and contents(g) == saved and g.revision() > rev
+    assert_sound(g)
+    kept = list(tmp_path.glob("g.db.damaged-*"))
+    assert [sha(k) for k in kept if not k.name.endswith(("-wal", "-shm"))] == [damaged]  # never deleted
+    g.add_entry("new", "person", CROP, MODEL, vec(rng))  # writable again
+    g.close()
+    assert Gallery(p).damage == []
 
 
 def test_backup_onto_the_gallery_itself_is_refused(tmp_path):

@@ -83,3 +83,17 @@ def kill_when_busy(argv: list[str], delay_s: float) -> int:
         child.stdout.close()
         child.stderr.close()
     return child.returncode
+
+
+def damage_sqlite_pages(path: Path, pages: list[int]) -> None:
+    """A disk fault in the middle of an SQLite file (its -wal folded in first): SQLite still opens it."""
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    data = bytearray(path.read_bytes())
+    for p in pages:
+        data[p * size:p * size + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))

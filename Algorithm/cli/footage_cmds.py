@@ -106,6 +106,7 @@ def add_parsers(sub) -> None:
 def _engine(args, existing: bool = False, **settings):
     """`existing`: a command that only reads (find, library, similar) refuses a gallery or footage index named on the
     command line that is not there (a mistyped path made empty ones and answered "0 sightings")."""
+    from Algorithm.cli.progress import note_damage
     from Algorithm.outer_api import Engine, InputError, Settings
 
     if existing:
@@ -113,7 +114,9 @@ def _engine(args, existing: bool = False, **settings):
             if path is not None and not Path(path).is_file():
                 raise InputError(f"No file at {path} ({flag}): check the path (register and index create them)")
     dev = getattr(args, "device", "auto")
-    return Engine(args.gallery, Settings().with_(keep_frames=False, device=dev, **settings), footage_path=args.footage)
+    eng = Engine(args.gallery, Settings().with_(keep_frames=False, device=dev, **settings), footage_path=args.footage)
+    note_damage(eng, footage=True)
+    return eng
 
 
 def run(args) -> int:

@@ -136,7 +136,11 @@ def _engine(args, **settings):
         s = Settings().with_(keep_frames=False, **settings)
     except ValueError as e:  # a value the argument types let through: still a usage error (status 2), not a traceback
         raise ReIdError(str(e)) from None
-    return Engine(args.gallery, s)
+    from Algorithm.cli.progress import note_damage
+
+    eng = Engine(args.gallery, s)
+    note_damage(eng)
+    return eng
 
 
 def _find_identity(eng, label: str):
@@ -348,6 +352,8 @@ def _search(args) -> int:
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
     note_device(eng)
+    if eng.settings.index_footage and eng.footage_damage:
+        print(f"warning: {eng.footage_damage}", file=sys.stderr)
     left_out = eng.identities_not_searched()
     if left_out:
         what = ", ".join(f"{n} {c} identit{'ies' if n != 1 else 'y'}" for c, n in left_out.items())

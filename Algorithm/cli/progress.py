@@ -40,6 +40,14 @@ def note_device(eng) -> None:
         print(f"note: {device}", file=sys.stderr)
 
 
+def note_damage(eng, footage: bool = False) -> None:
+    """Warns, on stderr, that the gallery (or with `footage`, the footage index) is damaged: what is readable is
+    used, changes are refused."""
+    for damage in (eng.gallery_damage, eng.footage_damage if footage else ""):
+        if damage:
+            print(f"warning: {damage}", file=sys.stderr)
+
+
 def print_file(res) -> None:
     if res.error:
         tqdm.write(f"skipped {res.path}: {res.error}")

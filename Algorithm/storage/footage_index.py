@@ -418,6 +418,8 @@ class FootageIndex(SqliteStore):
     KIND = "footage index"
     OWN_TABLE = "sources"
     OTHER_KINDS = {"identities": "gallery"}
+    REPAIR = ("Searches go on without adding to it. To index again, move it away (with its .vectors folder): the "
+              "app starts a new one.")
 
     def __init__(self, path: str | Path):
         self._vectors: dict[tuple[str, str], _Vectors] = {}

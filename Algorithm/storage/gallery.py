@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -130,6 +131,7 @@ class Gallery(SqliteStore):
     KIND = "gallery"
     OWN_TABLE = "identities"
     OTHER_KINDS = {"sources": "footage index"}
+    REPAIR = "Restore a backup (Manager page: Restore; or `gallery restore FILE`), or choose another gallery."
 
     def _schema(self) -> tuple[int, list[str]]:
         return SCHEMA_VERSION, MIGRATIONS
@@ -392,6 +394,8 @@ class Gallery(SqliteStore):
             raise GalleryError(f"Give a file name for the backup, {dest} is a folder")
         if self._same_file(dest) or dest.name in {self.path.name + "-wal", self.path.name + "-shm"}:
             raise GalleryError(f"{dest} is the gallery itself; choose another file for the backup")
+        if self.damage:  # a damaged copy could not be restored, and it might replace a sound backup
+            raise GalleryError(self._damaged_text("no backup was made of it"))
         tmp = dest.with_name(dest.name + ".part")
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -441,7 +445,50 @@ class Gallery(SqliteStore):
                 other.close()
             if problems:
                 raise GalleryError(f"The backup {src} is damaged: {problems[:3]}")
-            self._replace_contents(copy)
+            if self.damage:
+                self._replace_damaged_file(copy)
+            else:
+                self._replace_contents(copy)
+
+    def _replace_damaged_file(self, copy: Path) -> None:
+        """Restoring over a damaged gallery: its rows cannot be rewritten, so the backup's copy takes the file's
+        place and the damaged file is kept beside it (`NAME.damaged-TIME`, with its -wal), never deleted."""
+        with self._lock:
+            try:
+                old_revision = self.revision()
+            except sqlite3.Error:
+                old_revision = 0
+            db = sqlite3.connect(str(copy), isolation_level=None)
+            try:  # one file (no -wal), its revision past the damaged one's so every open index rebuilds
+                db.execute("PRAGMA journal_mode=DELETE")
+                db.execute("UPDATE meta SET value = CAST(MAX(CAST(value AS INTEGER), ?) + 1 AS TEXT) WHERE key = 'revision'",
+                           (old_revision,))
+            finally:
+                db.close()
+            self.db.close()
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            kept = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+            staged = self.path.with_name(self.path.name + ".restoring")
+            moved: list[tuple[Path, Path]] = []
+            try:
+                shutil.copyfile(copy, staged)
+                for suffix in ("", "-wal", "-shm"):  # the damaged file's -wal must never meet the restored file
+                    side = self.path.with_name(self.path.name + suffix)
+                    if side.exists():
+                        os.replace(side, kept.with_name(kept.name + suffix))
+                        moved.append((side, kept.with_name(kept.name + suffix)))
+                os.replace(staged, self.path)
+            except OSError as e:
+                for back, away in reversed(moved):  # all as it was
+                    with contextlib.suppress(OSError):
+                        os.replace(away, back)
+                with contextlib.suppress(OSError):
+                    staged.unlink(missing_ok=True)
+                raise GalleryError(f"The damaged gallery {self.path} could not be replaced by the backup "
+                                   f"({e.strerror or e}); it was left as it was") from e
+            finally:
+                self.damage = []
+                self._open()  # the restored file, or the damaged one where the swap failed (it says so again)
 
     def _replace_contents(self, copy: Path) -> None:
         with self._lock:

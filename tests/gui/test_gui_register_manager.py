@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from GUI.main import MainWindow
 
-from testdata import BUS, MARKET
+from testdata import BUS, MARKET, damage_sqlite_pages
 
 WAIT = 60_000  # ms; the first detection loads the models
 
@@ -204,3 +204,32 @@ def test_main_script_starts_and_saves_a_screenshot(tmp_path):
     assert r.returncode == 0, r.stderr
     assert out.is_file() and out.stat().st_size > 10_000
     assert (tmp_path / "data" / "gallery.db").is_file()  # the default gallery follows REID_DATA_DIR
+
+
+def test_a_damaged_gallery_is_said_in_the_window_and_a_restore_repairs_it(qtbot, dialogs, tmp_path):
+    from Algorithm.outer_api import Engine, Settings
+
+    path, backup = tmp_path / "g.db", tmp_path / "backup.db"
+    eng = Engine(path, Settings(device="cpu"))
+    for i, crop in enumerate(sorted(MARKET.glob("*.jpg"))):
+        eng.register(crop, f"person {i}", whole=True)
+    eng.backup(backup)
+    eng.close()
+    import sqlite3
+
+    n = sqlite3.connect(path).execute("PRAGMA page_count").fetchone()[0]
+    damage_sqlite_pages(path, [n // 2, n // 2 + 1])
+    eng = Engine(path, Settings(device="cpu"))
+    win = MainWindow(eng, load_settings=False, warm_up=False)
+    qtbot.addWidget(win)
+    try:
+        assert "DAMAGED, read-only" in win.gallery_status.text()
+        assert "Restore a backup" in win.gallery_status.toolTip()
+        dialogs.answer = QMessageBox.StandardButton.Yes
+        assert win.manager_page.restore(str(backup))
+        assert "DAMAGED" not in win.gallery_status.text() and eng.gallery_damage == ""
+        assert win.manager_page.model.rowCount() == len(list(MARKET.glob("*.jpg")))
+        eng.register(sorted(MARKET.glob("*.jpg"))[0], "someone else", whole=True)  # writable again
+    finally:
+        win.close()
+        eng.close()

@@ -172,3 +172,45 @@ def test_the_box_chooser_gives_the_box_clicked(qtbot):
     qtbot.addWidget(dlg)
     dlg.view.boxClicked.emit(1)
     assert dlg.result() == dlg.DialogCode.Accepted and dlg.chosen == 1
+
+
+def test_a_damaged_library_is_read_and_searches_go_on_without_adding_to_it(qtbot, dialogs, tmp_path):
+    import hashlib
+    import sqlite3
+
+    import pytest
+
+    from Algorithm.outer_api import Engine, Finished, GalleryError, Settings
+    from GUI.UiPageProcess import ProcessPage
+
+    from testdata import TRAFFIC_VIDEO, damage_sqlite_pages
+
+    def open_engine():
+        return Engine(tmp_path / "g.db", Settings(device="cpu", sample_ft=5), footage_path=tmp_path / "f.db")
+
+    eng = open_engine()
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    for _ in eng.search(PED_VIDEO, max_frames=400):
+        pass
+    assert len(eng.library()) == 1 and eng.footage_damage == ""
+    eng.close()
+    n = sqlite3.connect(tmp_path / "f.db").execute("PRAGMA page_count").fetchone()[0]
+    damage_sqlite_pages(tmp_path / "f.db", [n // 2, n // 2 + 1])
+    digest = hashlib.sha256((tmp_path / "f.db").read_bytes()).hexdigest()
+
+    eng = open_engine()
+    try:
+        assert "footage index" in eng.footage_damage and "move it away" in eng.footage_damage
+        report = [ev.report for ev in eng.search(TRAFFIC_VIDEO, max_frames=20) if isinstance(ev, Finished)][0]
+        assert report.files[0].error is None and report.files[0].stats.frames_processed == 4  # searched all the same
+        with pytest.raises(GalleryError, match="nothing was added to it"):
+            next(iter(eng.index(TRAFFIC_VIDEO)))
+        page = _page(qtbot, eng)
+        assert "damaged" in page.summary.text() and "move it away" in page.summary.toolTip()
+        process = ProcessPage(eng)
+        qtbot.addWidget(process)
+        process._show_settings_summary()
+        assert "footage library is damaged" in process.settings_summary.text()
+    finally:
+        eng.close()
+    assert hashlib.sha256((tmp_path / "f.db").read_bytes()).hexdigest() == digest  # not one byte written
