@@ -205,10 +205,13 @@ class Engine:
         return self._gallery.path
 
     @property
-    def gallery_damage(self) -> str:
-        """'' for a sound gallery; for a damaged one, what is wrong and what to do (it opened read-only)."""
+    def gallery_caution(self) -> str:
+        """'' for a gallery that can be changed; else why not (damaged, or on a read-only disk) and what to do."""
         g = self._gallery
-        return g._damaged_text("changes to it are refused until it is repaired") if g.damage else ""
+        if g.damage:
+            return g._damaged_text("changes to it are refused until it is repaired")
+        return g.read_only_text().replace("nothing was written to it", "it is searched, but changes are refused") \
+            if g.read_only else ""
 
     # -- models -----------------------------------------------------------------------------------
     def detector(self) -> Detector:
@@ -518,7 +521,7 @@ class Engine:
         FileDone, and Finished with the report. A bad file is recorded with its message and the run goes on;
         a model or gallery problem stops it. `cancel()` returning True ends the current file as stopped."""
         s = settings or self._settings
-        indexing = s.index_footage and not self.footage_damage  # a damaged index stays as it is; the search goes on
+        indexing = s.index_footage and not self.footage_caution  # a damaged or read-only index: the search goes on
         return self._run(path, media.list_media(path), s, cancel, max_frames, start_frame,
                          FootageSink(self._footage()) if indexing else None)
 
@@ -607,12 +610,19 @@ class Engine:
         return self._footage_path
 
     @property
-    def footage_damage(self) -> str:
-        """'' for a sound footage index (or none yet); for a damaged one, what is wrong and what to do."""
+    def footage_caution(self) -> str:
+        """'' for a footage index that runs can add to (or that can be made); else why not and what to do."""
         if self._footage_store is None and not self._footage_path.is_file():
+            folder = self._footage_path.parent
+            if folder.is_dir() and not os.access(folder, os.W_OK):
+                return (f"The footage index cannot be made in {folder} (the folder is read-only): runs are not added "
+                        f"to the library. Open a gallery in a folder you can write to, to build one.")
             return ""
         f = self._footage()
-        return f._damaged_text("nothing more is added to it") if f.damage else ""
+        if f.damage:
+            return f._damaged_text("nothing more is added to it")
+        return f.read_only_text().replace("nothing was written to it", "it is searched, but runs are not added to it") \
+            if f.read_only else ""
 
     def check_output(self, dest: str | Path, inputs=()) -> Path:
         """Refuses, before any work, an output file that would overwrite this gallery, its footage index or one of
@@ -639,8 +649,8 @@ class Engine:
         if sample_ft:
             kw["sample_ft"] = int(sample_ft)
         s = self._settings.with_(**kw)
-        if self._footage().damage:  # said before any model loads or file is read
-            raise GalleryError(self._footage()._damaged_text("nothing was added to it"))
+        if self.footage_caution:  # said before any model loads or file is read
+            raise GalleryError(self.footage_caution)
         sink = FootageSink(self._footage(), camera, force)
         files = _media_of(path)
         root = "; ".join(map(str, path)) if isinstance(path, (list, tuple)) else str(path)

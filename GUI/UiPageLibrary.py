@@ -214,11 +214,12 @@ class LibraryPage(QWidget):
                              + (f" \u2014 {bad} need attention (hover the status for the reason)" if bad else "")
                              if self._sources else "The library is empty: add files or folders, or process them on the "
                              "Process page (every processed file is added).")
-        damage = self.engine.footage_damage
-        if damage:  # long: the whole message is the tooltip
-            self.summary.setText("The library file is damaged: what can be read is shown, nothing is added to it "
+        caution = self.engine.footage_caution
+        if caution:  # long: the whole message is the tooltip
+            what = "damaged" if "damaged" in caution else "read-only"
+            self.summary.setText(f"The library file is {what}: what can be read is shown, nothing is added to it "
                                  "(hover for what to do)")
-        self.summary.setToolTip(damage)
+        self.summary.setToolTip(caution)
         current = self.query.currentData()
         self.query.blockSignals(True)
         self.query.clear()

@@ -423,8 +423,9 @@ class ProcessPage(QWidget):
         left_out = self.engine.identities_not_searched()  # a registered bus is not found while people are looked for
         note = "".join(f" \u00b7 <b>{n} registered {c}{'s' if n != 1 else ''} not looked for</b> (Settings\u2026)"
                        for c, n in left_out.items())
-        if s.index_footage and self.engine.footage_damage:  # the run goes on, the library is not added to
-            note += " \u00b7 <b>the footage library is damaged: runs are not added to it</b> (Library page)"
+        if s.index_footage and self.engine.footage_caution:  # the run goes on, the library is not added to
+            what = "damaged" if "damaged" in self.engine.footage_caution else "read-only"
+            note += f" \u00b7 <b>the footage library is {what}: runs are not added to it</b> (Library page)"
         self.settings_summary.setText(f"{self.engine.device.upper()} \u00b7 {every} \u00b7 tracking "
                                       f"{'on' if s.tracking else 'off'} \u00b7 threshold {thr} \u00b7 {cats}{note}")
 

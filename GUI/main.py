@@ -105,11 +105,11 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._warm_up)
 
     def show_gallery_state(self) -> None:
-        damage = self.engine.gallery_damage
-        self.gallery_status.setText(f"Gallery: {self.engine.gallery_path}" + (
-            "  —  DAMAGED, read-only: restore a backup (Manager page)" if damage else ""))
-        self.gallery_status.setStyleSheet("color: #c62828; font-weight: bold" if damage else "")
-        self.gallery_status.setToolTip(damage)
+        caution = self.engine.gallery_caution  # damaged, or on a read-only disk: read, never written
+        state = "DAMAGED, read-only: restore a backup (Manager page)" if "damaged" in caution else "read-only"
+        self.gallery_status.setText(f"Gallery: {self.engine.gallery_path}" + (f"  \u2014  {state}" if caution else ""))
+        self.gallery_status.setStyleSheet("color: #c62828; font-weight: bold" if caution else "")
+        self.gallery_status.setToolTip(caution)
 
     def show_page(self, index: int) -> None:
         self.stack.setCurrentIndex(index)
@@ -174,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow(engine, warm_up=args.screenshot is None)
     win.show_page(PAGES.index(args.page))
     win.show()
-    if engine.gallery_damage and not args.screenshot:  # said once at start; the status bar keeps saying it
-        QTimer.singleShot(0, lambda: QMessageBox.warning(win, "The gallery is damaged", engine.gallery_damage))
+    if engine.gallery_caution and not args.screenshot:  # said once at start; the status bar keeps saying it
+        QTimer.singleShot(0, lambda: QMessageBox.warning(win, "The gallery cannot be changed", engine.gallery_caution))
     if args.screenshot:
         def shoot():
             win.grab().save(str(args.screenshot))

@@ -458,6 +458,86 @@ def test_a_damaged_gallery_is_read_not_written_and_a_backup_restores_it(tmp_path
     assert Gallery(p).damage == []
 
 
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """(folder to fill, the same folder mounted read-only): what a write-protected disk or share looks like, even to
+    root (who ignores file modes). Skipped where mounts are not allowed."""
+    src, mnt = tmp_path / "disk", tmp_path / "mounted"
+    src.mkdir()
+    mnt.mkdir()
+    if sys.platform != "linux" or os.geteuid() != 0:
+        pytest.skip("a read-only mount needs root on Linux")
+    if subprocess.run(["mount", "--bind", str(src), str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounts are not allowed here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(mnt)], capture_output=True).returncode:
+            pytest.skip("read-only remounts are not allowed here")
+        yield src, mnt
+    finally:
+        left = subprocess.run(["umount", str(mnt)], capture_output=True, text=True)
+        assert left.returncode == 0, f"a file on the mount was left open: {left.stderr}"
+
+
+def test_a_gallery_on_a_read_only_disk_is_searched_and_never_written(read_only_folder):
+    """Evidence handed over on a write-protected disk: SQLite's WAL wants a -shm file beside the gallery."""
+    src, mnt = read_only_folder
+    g = Gallery(src / "g.db")
+    fill(g, 6)
+    saved = contents(g)
+    g.close()
+    before = sorted(p.name for p in src.iterdir())
+
+    g = Gallery(mnt / "g.db")
+    assert g.read_only and contents(g) == saved
+    assert SearchIndex(g).get(MODEL, "person").size == 6  # searchable
+    with pytest.raises(GalleryError, match="is read-only .*nothing was written to it"):
+        g.add_entry("someone", "person", CROP, MODEL, vec(np.random.default_rng(1)))
+    g.backup(src.parent / "copy.db")  # a copy to work on
+    g.close()
+    assert sorted(p.name for p in src.iterdir()) == before
+    copy = Gallery(src.parent / "copy.db")
+    assert not copy.read_only and contents(copy) == saved
+    copy.close()
+
+
+def test_a_search_from_a_read_only_disk_goes_on_without_the_library(read_only_folder):
+    from Algorithm.outer_api import Engine, Finished, Settings
+
+    from testdata import MARKET, PED_VIDEO
+
+    src, mnt = read_only_folder
+    eng = Engine(src / "g.db", Settings(keep_frames=False))
+    eng.register(sorted(MARKET.glob("*.jpg"))[0], "Anna", whole=True)
+    eng.close()
+    eng = Engine(mnt / "g.db", Settings(keep_frames=False, sample_ft=5))
+    try:
+        assert "is read-only" in eng.gallery_caution and "cannot be made" in eng.footage_caution
+        report = next(ev.report for ev in eng.search(PED_VIDEO, max_frames=30) if isinstance(ev, Finished))
+        assert report.files[0].error is None and report.files[0].stats.frames_processed == 6
+        with pytest.raises(GalleryError, match="cannot be made"):
+            next(iter(eng.index(PED_VIDEO)))
+    finally:
+        eng.close()
+
+
+def test_a_gallery_whose_file_cannot_be_written_opens_read_only(tmp_path, monkeypatch):
+    """The same without a mount (a file marked read-only; root ignores the mark, so it is faked)."""
+    from Algorithm.storage import sqlite_store
+
+    g = Gallery(tmp_path / "g.db")
+    fill(g, 3)
+    saved = contents(g)
+    g.close()
+    digest = sha(tmp_path / "g.db")
+    monkeypatch.setattr(sqlite_store.os, "access", lambda p, mode: Path(p) != tmp_path / "g.db")
+    g = Gallery(tmp_path / "g.db")
+    assert g.read_only and contents(g) == saved
+    with pytest.raises(GalleryError, match="read-only"):
+        g.rename(1, "x")
+    g.close()
+    assert sha(tmp_path / "g.db") == digest
+
+
 def test_backup_onto_the_gallery_itself_is_refused(tmp_path):
     g = Gallery(tmp_path / "g.db")
     fill(g, 2)

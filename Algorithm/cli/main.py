@@ -352,8 +352,8 @@ def _search(args) -> int:
     if caution:
         print(f"note: {caution} (--speed exact)", file=sys.stderr)
     note_device(eng)
-    if eng.settings.index_footage and eng.footage_damage:
-        print(f"warning: {eng.footage_damage}", file=sys.stderr)
+    if eng.settings.index_footage and eng.footage_caution:
+        print(f"warning: {eng.footage_caution}", file=sys.stderr)
     left_out = eng.identities_not_searched()
     if left_out:
         what = ", ".join(f"{n} {c} identit{'ies' if n != 1 else 'y'}" for c, n in left_out.items())

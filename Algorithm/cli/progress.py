@@ -43,7 +43,7 @@ def note_device(eng) -> None:
 def note_damage(eng, footage: bool = False) -> None:
     """Warns, on stderr, that the gallery (or with `footage`, the footage index) is damaged: what is readable is
     used, changes are refused."""
-    for damage in (eng.gallery_damage, eng.footage_damage if footage else ""):
+    for damage in (eng.gallery_caution, eng.footage_caution if footage else ""):
         if damage:
             print(f"warning: {damage}", file=sys.stderr)
 

@@ -6,6 +6,7 @@ is written to it (the first look is read-only), so such a file is left byte for 
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -64,18 +65,40 @@ class SqliteStore:
         except OSError as e:
             raise GalleryError(f"Cannot create the {self.KIND}'s folder {self.path.parent}: {e.strerror or e}") from e
         self.damage: list[str] = []
+        self.read_only = False
         self._open()
+
+    def _connect(self) -> sqlite3.Connection:
+        """The file as it is: read-write; or read-only where the file or its folder cannot be written (evidence on a
+        write-protected disk or a read-only share), where a WAL file would need a -shm beside it that cannot be made."""
+        self.read_only = self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+        if not self.read_only:
+            return sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+        uri = self.path.resolve().as_uri()
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:  # no -shm and none can be made: read the file as it is on the disk
+            db.close()
+            return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
 
     def _open(self) -> None:
         self.db = None
         try:
-            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+            self.db = self._connect()
             version = self._stored_version()  # read-only look first: a foreign or newer file is left as it was
             # A damaged file (a disk fault, a copy without its -wal) opens for reading what is left, and every
             # write is refused: writing into it could lose more. Costs one read of the file (~10 ms a MB).
             self.damage = self._quick_check()
             if self.damage and version < self._schema()[0]:
                 raise GalleryError(self._damaged_text("it cannot be brought up to this version of the app"))
+            if self.read_only:
+                if version < self._schema()[0]:
+                    raise GalleryError(f"The {self.KIND} {self.path} is read-only and from an older version of the "
+                                       f"app: copy it to a folder you can write to, and open the copy")
+                return
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -103,6 +126,10 @@ class SqliteStore:
         lines = [ln.strip() for r in rows for ln in str(r).splitlines()]
         return [] if lines == ["ok"] else [ln for ln in lines if ln and not ln.startswith("***")][:3]
 
+    def read_only_text(self) -> str:
+        return (f"The {self.KIND} {self.path} is read-only (its file or folder cannot be written): nothing was "
+                f"written to it. To change it, copy it to a folder you can write to and open the copy.")
+
     def _damaged_text(self, what: str) -> str:
         return (f"The {self.KIND} {self.path} is damaged ({'; '.join(self.damage)[:200]}): {what}. "
                 f"What can still be read is shown. {self.REPAIR}")
@@ -112,6 +139,8 @@ class SqliteStore:
         """One write transaction; BEGIN IMMEDIATE takes the write lock up front so two processes queue, not fail."""
         if self.damage:
             raise GalleryError(self._damaged_text("nothing was written to it"))
+        if self.read_only:
+            raise GalleryError(self.read_only_text())
         with self._lock:
             try:
                 self.db.execute("BEGIN IMMEDIATE")

@@ -227,7 +227,7 @@ def test_a_damaged_gallery_is_said_in_the_window_and_a_restore_repairs_it(qtbot,
         assert "Restore a backup" in win.gallery_status.toolTip()
         dialogs.answer = QMessageBox.StandardButton.Yes
         assert win.manager_page.restore(str(backup))
-        assert "DAMAGED" not in win.gallery_status.text() and eng.gallery_damage == ""
+        assert "DAMAGED" not in win.gallery_status.text() and eng.gallery_caution == ""
         assert win.manager_page.model.rowCount() == len(list(MARKET.glob("*.jpg")))
         eng.register(sorted(MARKET.glob("*.jpg"))[0], "someone else", whole=True)  # writable again
     finally:

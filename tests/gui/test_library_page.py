@@ -192,7 +192,7 @@ def test_a_damaged_library_is_read_and_searches_go_on_without_adding_to_it(qtbot
     eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
     for _ in eng.search(PED_VIDEO, max_frames=400):
         pass
-    assert len(eng.library()) == 1 and eng.footage_damage == ""
+    assert len(eng.library()) == 1 and eng.footage_caution == ""
     eng.close()
     n = sqlite3.connect(tmp_path / "f.db").execute("PRAGMA page_count").fetchone()[0]
     damage_sqlite_pages(tmp_path / "f.db", [n // 2, n // 2 + 1])
@@ -200,10 +200,10 @@ def test_a_damaged_library_is_read_and_searches_go_on_without_adding_to_it(qtbot
 
     eng = open_engine()
     try:
-        assert "footage index" in eng.footage_damage and "move it away" in eng.footage_damage
+        assert "footage index" in eng.footage_caution and "move it away" in eng.footage_caution
         report = [ev.report for ev in eng.search(TRAFFIC_VIDEO, max_frames=20) if isinstance(ev, Finished)][0]
         assert report.files[0].error is None and report.files[0].stats.frames_processed == 4  # searched all the same
-        with pytest.raises(GalleryError, match="nothing was added to it"):
+        with pytest.raises(GalleryError, match="nothing more is added to it"):
             next(iter(eng.index(TRAFFIC_VIDEO)))
         page = _page(qtbot, eng)
         assert "damaged" in page.summary.text() and "move it away" in page.summary.toolTip()
