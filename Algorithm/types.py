@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from Algorithm.settings import Settings
+
+# Asked between steps of a long call (a search, a calibration): True stops it.
+Cancel = Callable[[], bool]
 
 
 @dataclass

@@ -12,9 +12,9 @@ import numpy as np
 from Algorithm import media
 from Algorithm.errors import Cancelled, InputError
 from Algorithm.pipeline.embed import crop
+from Algorithm.types import Cancel
 
 Progress = Callable[[str], None]
-Cancel = Callable[[], bool]
 # What the evaluation needs of a ReID model: BGR crops in, one L2-normalised feature per crop out, (N, D).
 Extractor = Callable[[list[np.ndarray]], np.ndarray]
 

@@ -1,15 +1,13 @@
 """Runs sessions over files: one image or video -> a stream of FrameDone events, then its FileResult."""
 from __future__ import annotations
 
-from typing import Callable, Generator
+from typing import Generator
 
 from Algorithm import media
 from Algorithm.errors import InputError
 from Algorithm.pipeline.session import Source, Stages, VideoSession
 from Algorithm.sinks.footage_sink import FootageSink, OpenSource
-from Algorithm.types import FileResult, FrameDone
-
-Cancel = Callable[[], bool]
+from Algorithm.types import Cancel, FileResult, FrameDone
 
 
 def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: int | None = None,
