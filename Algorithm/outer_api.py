@@ -635,6 +635,9 @@ class Engine:
         for p in inputs:
             if Path(p).is_file():
                 protected[Path(p)] = "a file being searched"
+        if self._footage_store is not None or self._footage_path.is_file():  # footage: often the only copy
+            for src in self._footage().sources():
+                protected.setdefault(Path(src.path), "a file of the footage library")
         return _atomic.check_writable(dest, protected)
 
     def index(self, path: str | Path | list[str | Path], categories: tuple[str, ...] | None = None,
@@ -674,6 +677,10 @@ class Engine:
         """One file's state in the footage index now: new, done, partial, failed, missing or changed, with why."""
         return self._footage().source_status(path)
 
+    def library_caution(self, path: str | Path) -> str | None:
+        """What a user must be told of an indexed file's tracks and sightings when it is gone or changed on disk."""
+        return _find.disk_caution(self._footage(), str(path))
+
     def library(self) -> list[LibrarySource]:
         """Every indexed file with its state on disk now (done, partial, failed, missing, changed)."""
         store = self._footage()
@@ -681,6 +688,16 @@ class Engine:
         for info in store.sources():
             st = store.source_status(info.path)
             out.append(LibrarySource(info, st.status, st.reason or info.reason))
+        return out
+
+    def library_unsearched(self, categories: tuple[str, ...] | None = None) -> dict[str, tuple[int, int]]:
+        """Per category: (tracks without features of its active model, tracks in all) where some lack them (a library
+        embedded by another install's model): find and similar do not see those until `reembed_library`."""
+        out = {}
+        for cat in categories or self._settings.categories:
+            have, total = self._footage().count_embedded(self.reid_model_name(cat), cat)
+            if have < total:
+                out[cat] = (total - have, total)
         return out
 
     def library_tracks(self, source: str | Path | None = None, category: str | None = None) -> list[TrackInfo]:

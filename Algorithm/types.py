@@ -185,7 +185,9 @@ class FileResult:
     stats: Stats = field(default_factory=Stats)
     error: str | None = None
     stopped: bool = False
-    warning: str | None = None  # searched, but not all of it (a video that ends before its frame count)
+    # a caution on these results: searched, but not all of it (a video that ends before its frame count), or, from
+    # the footage index, a file no longer on disk or changed since it was indexed
+    warning: str | None = None
     # media.fingerprint of the file searched ("" when unknown): a file later put under its name is told apart
     fingerprint: str = ""
 

@@ -327,8 +327,14 @@ class LibraryPage(QWidget):
         if queries is None:
             ident = self.query.currentData()
             queries = [] if ident is None else [int(ident)]
+        self._start_find(queries)
+
+    def _start_find(self, queries: list, box=None) -> None:
+        def job():  # with the tracks the search could not see (another model's): "nobody found" must not mislead
+            return self.engine.journeys(queries, box=box), self.engine.library_unsearched()
+
         self.status.setText("Searching the library\u2026")
-        self.workers.start(Worker(self.engine.journeys, queries), on_ok=self._show_journeys,
+        self.workers.start(Worker(job), on_ok=lambda out: self._show_journeys(*out),
                            on_fail=lambda m: self._failed("Find", m))
 
     def find_photo(self, path: str | None = None) -> None:
@@ -353,9 +359,7 @@ class LibraryPage(QWidget):
                 self.status.setText("")
                 return
             box = tuple(float(v) for v in d.xyxy[rows[i]])
-        self.status.setText("Searching the library\u2026")
-        self.workers.start(Worker(self.engine.journeys, [path], box=box), on_ok=self._show_journeys,
-                           on_fail=lambda m: self._failed("Find", m))
+        self._start_find([path], box)
 
     def find_similar(self, track_id: int | None = None) -> None:
         track_id = track_id if track_id is not None else self._selected_track()
@@ -394,19 +398,29 @@ class LibraryPage(QWidget):
             item.setForeground(QBrush(color))
         self.grid.addItem(item)
 
-    def _show_journeys(self, journeys: list[Journey]) -> None:
+    def _show_journeys(self, journeys: list[Journey], unsearched: dict[str, tuple[int, int]] | None = None) -> None:
         self._journeys = journeys
         self.grid.clear()
         stops: list[tuple[Journey, JourneyStop]] = [(j, s) for j in journeys for s in j.stops]
         stops.sort(key=lambda js: (js[1].source, js[1].start_time))  # grouped by file, then time
         for j, s in stops:
+            caution = f"\nCaution: {s.caution}" if s.caution else ""
             self._card(s.thumbnail, f"{j.label}\n{Path(s.source).name}\n{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}",
                        f"{j.label} in {s.source}\ncamera {s.camera}\n{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}, "
-                       f"best view at {fmt_time(s.best_time)} (distance {fmt_distance(s.distance)})\ndouble-click to open",
-                       (s.source, int(s.best_frame), float(s.best_time), s.track_id))
+                       f"best view at {fmt_time(s.best_time)} (distance {fmt_distance(s.distance)}){caution}\n"
+                       "double-click to open",
+                       (s.source, int(s.best_frame), float(s.best_time), s.track_id),
+                       QColor(STATUS_COLORS["changed"]) if s.caution else None)
         files = len({s.source for _, s in stops})
-        self.status.setText(f"{len(stops)} sighting(s) of {len(journeys)} identit{'y' if len(journeys) == 1 else 'ies'} "
-                            f"in {files} file(s)" if stops else "Nobody found in the library")
+        text = (f"{len(stops)} sighting(s) of {len(journeys)} identit{'y' if len(journeys) == 1 else 'ies'} in {files} "
+                f"file(s)" if stops else "Nobody found in the library")
+        stale = len({s.source for _, s in stops if s.caution})
+        if stale:
+            text += f"; {stale} of those files are missing or changed on disk since they were indexed (amber: hover for why)"
+        for cat, (lacking, total) in (unsearched or {}).items():
+            text += (f". {lacking} of {total} indexed {cat} tracks were not searched: another model embedded them "
+                     f"(python -m Algorithm library reembed --category {cat}, or re-index their files)")
+        self.status.setText(text)
         self.journey_pick.blockSignals(True)
         self.journey_pick.clear()
         for j in journeys:
@@ -432,9 +446,15 @@ class LibraryPage(QWidget):
 
     def _open_item(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)
-        if data and Path(data[0]).exists():
+        if not data:
+            return
+        state = self.engine.library_status(data[0])
+        if state.status == "changed":  # the moment would be shown on another video's frames
+            self.status.setText(f"{Path(data[0]).name} changed on disk since it was indexed ({state.reason}): index it "
+                                "again to open its moments")
+        elif Path(data[0]).exists():
             self.openMoment.emit(data[0], int(data[1]))
-        elif data:
+        else:
             self.status.setText(f"{Path(data[0]).name} is no longer on disk: its tracks are kept, it cannot be played")
 
     def shutdown(self) -> None:

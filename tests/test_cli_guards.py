@@ -5,8 +5,10 @@ a formula."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -138,3 +140,50 @@ def test_a_folder_is_removed_from_the_library_as_it_was_indexed(tmp_path):
     assert "the library is empty" in cli("library", "list", gallery=g).stdout
     r = cli("library", "remove", BUS.parent, gallery=g)
     assert r.returncode == 1 and "nor any file under it" in r.stdout
+
+
+def test_find_guards_the_library_files_and_says_when_its_answer_is_not_the_footage_on_disk(tmp_path):
+    g = registered(tmp_path)
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    shot = cam / "shot.jpg"
+    shutil.copy(BUS, shot)
+    r = no_traceback(cli("index", shot, "--camera", "gate", gallery=g))
+    assert r.returncode == 0, r.stderr
+    # an output named as an indexed file (footage is often the only copy) or twice over is refused before the search
+    for flags, what in ((("--out", shot), "a file of the footage library"),
+                        (("--out", tmp_path / "a.json", "--csv", tmp_path / "a.json"), "are the same file")):
+        r = no_traceback(cli("find", "Ann", *flags, gallery=g))
+        assert r.returncode == 2 and what in r.stderr, r.stderr
+    assert shot.read_bytes() == BUS.read_bytes() and not (tmp_path / "a.json").exists()
+    for bad in (("similar", "99999999999999999999999"), ("find", "Ann", "--after", "nan"), ("find", "Ann", "--before", "1:99")):
+        r = no_traceback(cli(*bad, gallery=g))
+        assert r.returncode == 2, (bad, r.stderr)
+
+    r = cli("find", "Ann", gallery=g)
+    assert r.returncode == 0 and f"{shot}: Ann" in r.stdout and "warning" not in r.stderr, r.stdout + r.stderr
+    # re-indexed without --camera: the camera the user named stays
+    assert cli("index", shot, "--force", gallery=g).returncode == 0
+    assert json.loads(cli("library", "list", "--json", gallery=g).stdout)[0]["camera"] == "gate"
+
+    # the file replaced by another: the sightings are of the file as it was, and said so (also by `similar`)
+    shot.write_bytes((BUS.parent / "zidane.jpg").read_bytes())
+    r = cli("find", "Ann", "--journey", gallery=g)
+    assert r.returncode == 0 and f"{shot}: Ann" in r.stdout
+    assert "changed on disk since it was indexed" in r.stderr and str(shot) in r.stderr, r.stderr
+    track = json.loads(cli("library", "list", "--json", gallery=g).stdout)[0]
+    r = cli("similar", "--image", BUS, "--box", BUS_MAN, "--json", gallery=g)
+    assert r.returncode == 0 and all("changed on disk" in x["warning"] for x in json.loads(r.stdout)), r.stdout
+    shot.unlink()
+    r = cli("find", "Ann", gallery=g)
+    assert r.returncode == 0 and "not on disk now" in r.stderr and "cannot be played back" in r.stderr, r.stderr
+    assert track["status"] == "changed"
+
+    # tracks embedded by another model are not searched: said, with what to do, rather than "0 sightings" alone
+    footage = sqlite3.connect(g.with_name("footage.db"))
+    with footage:
+        footage.execute("UPDATE features SET model = 'another-model'")
+    footage.close()
+    r = cli("find", "Ann", gallery=g)
+    assert r.returncode == 0 and "0 sighting(s)" in r.stdout
+    assert "have no features of the active model" in r.stderr and "library reembed --category person" in r.stderr

@@ -79,3 +79,14 @@ def add_hw_decode(p: argparse.ArgumentParser) -> None:
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=rules.DEVICES, default="auto")
 
+
+def distinct_outputs(*dests: Path | None) -> None:
+    """Two outputs of one command named alike: the second would silently replace the first."""
+    from Algorithm.errors import InputError
+
+    seen = {}
+    for d in (d for d in dests if d):
+        real = Path(d).resolve()
+        if real in seen:
+            raise InputError(f"{seen[real]} and {d} are the same file: give each output its own name")
+        seen[real] = d

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -33,12 +34,25 @@ def _time(text: str) -> float:
         parts = [float(p) for p in text.strip().split(":")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"a time is seconds or [HH:]MM:SS, not {text!r}") from None
-    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+    # nan and inf parse as floats; "1:99" is no clock time (minutes and seconds after the first part are under 60)
+    if (not 1 <= len(parts) <= 3 or not all(map(math.isfinite, parts)) or any(p < 0 for p in parts)
+            or any(p >= 60 for p in parts[1:])):
         raise argparse.ArgumentTypeError(f"a time is seconds or [HH:]MM:SS, not {text!r}")
     total = 0.0
     for p in parts:
         total = total * 60 + p
     return total
+
+
+def _track_id(text: str) -> int:
+    """A track id as SQLite stores them (a 64-bit integer): a longer number is no track, not a crash."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a track id is a whole number, not {text!r}") from None
+    if not 0 < v < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"no track has the id {text}")
+    return v
 
 
 def _stores(p: argparse.ArgumentParser) -> None:
@@ -94,7 +108,7 @@ def add_parsers(sub) -> None:
 
     sm = sub.add_parser("similar", help="the indexed tracks most like a track (by id) or a person in a photo")
     _stores(sm)
-    sm.add_argument("track", type=int, nargs="?", help="an indexed track's id (find's results give them)")
+    sm.add_argument("track", type=_track_id, nargs="?", help="an indexed track's id (find's results give them)")
     sm.add_argument("--image", type=Path, help="a photo or a saved frame instead of a track")
     sm.add_argument("--box", type=A.box, help="x1,y1,x2,y2 of the one in the image")
     sm.add_argument("--category", choices=CATEGORIES, default="person")
@@ -158,13 +172,17 @@ def _find(args) -> int:
 
     eng = _engine(args, existing=True)
     queries = [str(q) for q in args.queries]
+    A.distinct_outputs(args.out, args.csv)
     for dest in (args.out, args.csv):
         if dest:
             eng.check_output(dest, queries)
     report = eng.find(queries, args.threshold, args.sources, args.after, args.before, args.categories, args.box)
+    _note_unsearched(eng, report.settings.categories)
     for res in report.files:
         if res.error:
             continue
+        if res.warning and res.sightings:
+            print(f"warning: {res.path}: {res.warning}", file=sys.stderr)
         for s in res.sightings:
             segs = ", ".join((f"d={max(0.0, g.best_distance):.3f}" if res.kind == "image" else  # a photo has no time
                               f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})") for g in s.segments)
@@ -184,6 +202,14 @@ def _find(args) -> int:
     print(f"{n} sighting(s) in {len(report.files)} indexed file(s)")
     eng.close()
     return 0
+
+
+def _note_unsearched(eng, categories) -> None:
+    """Tracks the active model never embedded are not searched: 0 sightings must not read as "nobody there"."""
+    for cat, (lacking, total) in eng.library_unsearched(tuple(categories)).items():
+        print(f"warning: {lacking} of {total} indexed {cat} tracks have no features of the active model "
+              f"'{eng.reid_model_name(cat)}' and were not searched: run `python -m Algorithm library reembed "
+              f"--category {cat}`", file=sys.stderr)
 
 
 def _library(args) -> int:
@@ -224,13 +250,20 @@ def _similar(args) -> int:
         raise InputError("Give a track id or --image, one of them")
     eng = _engine(args, existing=True)
     rows = eng.find_similar(args.track, args.image, args.box, args.category, args.top)
+    _note_unsearched(eng, (args.category,))
+    cautions = {p: eng.library_caution(p) for p in {r.track.source_path for r in rows}}
     if args.json:
         print(json.dumps([{"track": r.track.id, "distance": round(r.distance, 4), "source": r.track.source_path,
                            "camera": r.track.camera, "start_time": round(r.track.start_s, 3),
-                           "end_time": round(r.track.end_s, 3), "best_frame": r.track.best_frame} for r in rows], indent=1))
+                           "end_time": round(r.track.end_s, 3), "best_frame": r.track.best_frame,
+                           **({"warning": cautions[r.track.source_path]} if cautions[r.track.source_path] else {})}
+                          for r in rows], indent=1))
     else:
         for r in rows:
-            print(f"track {r.track.id:6}  d={r.distance:.3f}  [{r.track.camera}] {Path(r.track.source_path).name} "
-                  f"{r.track.start_s:.1f}-{r.track.end_s:.1f}s")
+            print(f"track {r.track.id:6}  d={max(0.0, r.distance):.3f}  [{r.track.camera}] "
+                  f"{Path(r.track.source_path).name} {r.track.start_s:.1f}-{r.track.end_s:.1f}s")
+        for path, caution in sorted(cautions.items()):
+            if caution:
+                print(f"warning: {path}: {caution}", file=sys.stderr)
     eng.close()
     return 0

@@ -345,6 +345,7 @@ def _search(args) -> int:
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
                   tracker=args.tracker, categories=args.categories, device=args.device, speed=args.speed,
                   hw_decode=args.hw_decode)
+    A.distinct_outputs(args.out, args.csv)
     for dest in (args.out, args.csv):  # before the search: a wrong place must not cost the whole run
         if dest:
             eng.check_output(dest, [args.path])

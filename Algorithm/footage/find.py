@@ -115,6 +115,7 @@ def find(footage: FootageIndex, wanted: dict[str, Wanted], labels: dict[int, str
     out = []
     for sid, src in sources.items():
         res = _file_result(src)
+        res.warning = disk_caution(footage, src.path)
         if sid in resolvers and res.error is None:
             frames, sightings = resolvers[sid].resolve(src.path, labels, res.frame_count, _gap(src, max_gap_s),
                                                        (src.width or 0, src.height or 0), _fill(src))
@@ -126,6 +127,18 @@ def find(footage: FootageIndex, wanted: dict[str, Wanted], labels: dict[int, str
             res.frames, res.sightings = frames, sightings
         out.append(res)
     return out
+
+
+def disk_caution(footage: FootageIndex, path: str) -> str | None:
+    """What a user must know of an indexed file's sightings when the file is not as it was indexed: gone (they
+    cannot be played back) or changed (they are of the earlier file, and would be shown on the new one)."""
+    state = footage.source_status(path)
+    if state.status == "missing":
+        return f"not on disk now ({state.reason}): what the footage index holds of it cannot be played back"
+    if state.status == "changed":
+        return (f"changed on disk since it was indexed ({state.reason}): what the footage index holds is of the file "
+                "as it was; index it again")
+    return None
 
 
 def _gap(src: SourceInfo, max_gap_s: float) -> float:

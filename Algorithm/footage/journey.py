@@ -32,6 +32,6 @@ def journeys(results: list[FileResult], footage: FootageIndex) -> list[Journey]:
                     except Exception:  # removed meanwhile: the stop stays, without its picture
                         thumbs[tid] = None
                 stop = JourneyStop(res.path, src.camera, seg.start_time, seg.end_time, seg.best_frame,
-                                   float(seg.best_time), seg.best_distance, tid, thumbs.get(tid))
+                                   float(seg.best_time), seg.best_distance, tid, thumbs.get(tid), res.warning)
                 stops.setdefault(s.identity_id, []).append(((src.mtime_ns, res.path, seg.start_time), stop))
     return [Journey(i, labels[i], [st for _, st in sorted(v, key=lambda kv: kv[0])]) for i, v in sorted(stops.items())]

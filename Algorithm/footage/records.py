@@ -35,6 +35,7 @@ class JourneyStop:
     distance: float
     track_id: int | None
     thumbnail: bytes | None
+    caution: str | None = None  # the file is gone or changed on disk since it was indexed (find's warning)
 
 
 @dataclass(frozen=True)

@@ -41,13 +41,21 @@ class FootageSink:
             status = self.index.source_status(path).status
         return status != "done"
 
+    def _camera(self, path: str | Path) -> str:
+        """The camera given, else the one the file was indexed under (a re-index keeps a name the user chose), else
+        its folder's name."""
+        if self.camera is not None:
+            return self.camera
+        known = self.index.camera_of(path)
+        return known if known else default_camera(path)
+
     def begin(self, path: str | Path, kind: str, width: int, height: int, fps: float, frame_count: int,
               settings: dict, model_of: dict[str, str], digest: str | None = None) -> OpenSource | None:
         """None when the file is already indexed (done, unchanged) and not forced. `digest`: the file's fingerprint,
         when the caller has read it already."""
         if not self.wanted(path):
             return None
-        camera = self.camera if self.camera is not None else default_camera(path)
+        camera = self._camera(path)
         duration = frame_count / fps if fps and frame_count else None
         w = self.index.begin_source(path, camera, fps or None, frame_count or None, duration, kind, width, height,
                                     dict(settings, models=model_of), digest)
@@ -72,7 +80,7 @@ class FootageSink:
         status = self.index.source_status(path).status
         if status == "partial" or (status == "done" and not self.force):
             return
-        camera = self.camera if self.camera is not None else default_camera(path)
+        camera = self._camera(path)
         try:
             w = self.index.begin_source(path, camera)
         except GalleryError:  # not readable: recorded by size and time only (a change of either is noticed)

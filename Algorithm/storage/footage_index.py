@@ -909,6 +909,22 @@ class FootageIndex(SqliteStore):
                 got[info.id] = Track(info, frames, boxes, feats.get(info.id, {}), scores)
         return [got[i] for i in ids if i in got]
 
+    def camera_of(self, path: str | Path) -> str | None:
+        """The camera a file was indexed under (None: not in the index), kept when it is indexed again."""
+        with self._lock:
+            row = self.db.execute("SELECT camera FROM sources WHERE path = ?", (_key(path),)).fetchone()
+        return None if row is None else row[0]
+
+    def count_embedded(self, model: str, category: str) -> tuple[int, int]:
+        """(tracks of the category with features of `model`, tracks of it that any model embedded): find searches
+        only the first; the rest need `reembed` (a library shared from another install, a crop-less track)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT SUM(EXISTS (SELECT 1 FROM features f WHERE f.track_id = t.id AND f.model = ?)), "
+                "SUM(EXISTS (SELECT 1 FROM features g WHERE g.track_id = t.id)) FROM tracks t WHERE t.category = ?",
+                (model, category)).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
     def tracks_without(self, model: str, category: str) -> list[int]:
         """Ids of the category's tracks that have no features of `model` yet (to embed after a model switch). A track
         no model ever embedded (too short to be looked at) is not one of them: there is nothing to embed again."""

@@ -5,7 +5,7 @@ import shutil
 
 from PySide6.QtCore import Qt
 
-from testdata import PED_VIDEO, video_frame
+from testdata import PED_VIDEO, TRAFFIC_VIDEO, video_frame
 
 
 def _page(qtbot, engine):
@@ -74,20 +74,34 @@ def test_library_indexes_finds_shows_a_journey_and_removes(qtbot, gui_engine, di
     assert [page.table.item(r, 0).text() for r in range(page.table.rowCount())] == ["clip.mp4"]
 
 
-def test_library_says_a_missing_file_cannot_be_played(qtbot, gui_engine, tmp_path):
+def test_library_says_a_missing_or_replaced_file_cannot_be_played(qtbot, gui_engine, tmp_path):
     eng = gui_engine
     eng.update_settings(sample_ft=5)
     clip = tmp_path / "gone.mp4"
     shutil.copyfile(PED_VIDEO, clip)
     eng.index_all(clip, max_frames=460)
     eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
-    clip.unlink()
     page = _page(qtbot, eng)
-    assert page.table.item(0, 2).text() == "File missing"
-    page.find()
-    qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
     opened = []
     page.openMoment.connect(lambda p, f: opened.append(p))
+
+    # another video put under its name: its sightings are of the file as it was, and never shown on the new one
+    shutil.copyfile(TRAFFIC_VIDEO, clip)
+    page.refresh()
+    assert page.table.item(0, 2).text() == "Changed on disk"
+    page.find()
+    qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
+    assert "1 of those files are missing or changed on disk" in page.status.text()
+    assert "changed on disk since it was indexed" in page.grid.item(0).toolTip()
+    page._open_item(page.grid.item(0))
+    assert not opened and "index it again" in page.status.text()
+
+    clip.unlink()
+    page.refresh()
+    assert page.table.item(0, 2).text() == "File missing"
+    page.find()
+    qtbot.waitUntil(lambda: "missing or changed" in page.status.text(), timeout=60_000)
+    assert "cannot be played back" in page.grid.item(0).toolTip()
     page._open_item(page.grid.item(0))
     assert not opened and "no longer on disk" in page.status.text()
     assert page.grid.item(0).data(Qt.ItemDataRole.UserRole)[0] == str(clip)
