@@ -53,6 +53,21 @@ def fingerprint(path: str | Path, size: int | None = None) -> str:
     return h.hexdigest()
 
 
+def source_problem(path: str | Path, searched: str = "") -> str | None:
+    """Why the file at `path` cannot show results made from it: gone, unreadable, or not the file searched (its
+    fingerprint is not `searched`; results without one cannot tell). None when it is the file."""
+    try:
+        now = fingerprint(path)
+    except FileNotFoundError:
+        return "the file is missing (moved or deleted since it was searched): put it back where it was"
+    except OSError as e:
+        return f"the file cannot be read ({e.strerror or e})"
+    if searched and now != searched:
+        return ("it is not the file that was searched (its content differs: replaced, re-encoded or edited since); "
+                "the results would be shown on other footage")
+    return None
+
+
 def media_kind(path: str | os.PathLike) -> str | None:
     ext = Path(path).suffix.lower()
     if ext in IMAGE_EXTS:

@@ -117,7 +117,8 @@ __all__ = [
     "Segment", "Sighting", "ModelSummary", "ReidModelInfo", "ReidModelChoice", "ModelAdded",
     "SearchEvent", "FileStarted", "FrameDone", "FileDone", "Finished",
     "DeviceOption", "device_options", "CATEGORIES", "rules",
-    "list_media", "media_kind", "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
+    "list_media", "media_kind", "source_problem",
+    "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
     "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color", "read_results_json", "FrameBoxes",
     "iou",
     "Calibration", "Suggestion", "GtFilter", "ReidEvaluation", "TracksEvaluation", "TrackletsEvaluation",
@@ -136,6 +137,7 @@ VideoInfo = media.VideoInfo
 video_info = media.video_info
 video_frames = media.video_frames
 read_video_frame = media.read_video_frame
+source_problem = media.source_problem  # results shown on footage that is not the one searched: why (None: it is)
 verify_evidence = _verify_manifest  # what in a case folder no longer matches its manifest ([] when all do)
 
 
@@ -843,6 +845,9 @@ class Engine:
         return v
 
     def _verdict(self, verdict: str, result: FileResult, identity_id: int, track_id, segment) -> Verdict:
+        problem = media.source_problem(result.path, result.fingerprint)
+        if problem:  # its views are read from the file: another file's would be stored as this person's
+            raise InputError(f"Cannot store a verdict on {Path(result.path).name}: {problem}")
         t = _verdicts.track_boxes(result, identity_id, track_id, segment)
         picks = [t.boxes[i] for i in _verdicts.spread(len(t.boxes))]
         crops = _verdicts.crops_of(result.path, picks, result.kind)

@@ -62,6 +62,7 @@ from Algorithm.outer_api import (
     read_results_json,
     read_video_frame,
     rules,
+    source_problem,
     video_info,
 )
 from GUI import app_settings
@@ -752,6 +753,8 @@ class ProcessPage(QWidget):
                     self.player.seek(ref.best_frame, play=False)
                 else:
                     self._review_file(res, ref.best_frame)
+                if self.player.problem:  # nothing is shown: the view says why, no bar over it
+                    self.follow_live()
             return
         if self._pin_key == ref.key and self.pin_bar.isVisible():
             return
@@ -821,13 +824,14 @@ class ProcessPage(QWidget):
                 self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
         n_seg = self.sightings.segment_count()
         verb = "Stopped" if any(f.stopped for f in report.files) else "Done"
+        self._review(report)
         there = any(Path(f.path).is_file() for f in report.files if not f.error)
-        play = (" Press Play to play them back." if there else
-                " The footage is not where the results say (moved or deleted): the sightings are listed, but cannot be "
-                "played back.")
+        play = (" The footage is not where the results say (moved or deleted): the sightings are listed, but cannot be "
+                "played back." if not there else
+                f" {Path(self.player.result.path).name}: {self.player.problem}; the sightings are listed, but cannot be "
+                "played back." if self.player.problem else " Press Play to play them back.")
         self.progress_label.setText(f"{verb}: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, "
                                     f"{n_seg} sighting{'s' if n_seg != 1 else ''}.{play}")
-        self._review(report)
         self.refresh_marks()
         self.view.setFocus()
 
@@ -1094,6 +1098,11 @@ class ProcessPage(QWidget):
                 self.engine.check_output(out, [f.path for f in self.report.files])
         except ReIdError as e:
             show_error(self, "Export failed", str(e))
+            return False
+        problems = [f"{Path(v.path).name}: {p}" for v, _ in jobs if (p := source_problem(v.path, v.fingerprint))]
+        if problems:  # said before any is written: the boxes are drawn on the footage that was searched, or nothing
+            show_error(self, "Export failed", f"Annotated videos are drawn on the footage that was searched:\n\n"
+                                              f"{_listing(problems)}")
             return False
         app_settings.remember_export(jobs[0][1])
         w = Worker(export_videos, jobs, self.report.settings.sample_ft).with_progress().with_cancel()

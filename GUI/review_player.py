@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from Algorithm.outer_api import FileResult, FrameBoxes, Segment, read_image
+from Algorithm.outer_api import FileResult, FrameBoxes, Segment, read_image, source_problem
 from GUI.playback import Ended, PlayState, Shown, decode, draw
 from GUI.timeline import Timeline
 from GUI.widgets import ImageView, fmt_time
@@ -67,6 +67,7 @@ class ReviewPlayer(QWidget):
         self.frame_count = 0
         self.position = -1  # the frame on screen
         self.shown_bgr: np.ndarray | None = None  # that frame as drawn (tests compare it)
+        self.problem: str | None = None  # why the loaded result's file cannot be shown (gone or replaced)
         self._state: PlayState | None = None
         self._decoder: Worker | None = None
         self._last_seek = -1
@@ -164,6 +165,14 @@ class ReviewPlayer(QWidget):
         """Shows `result` (a video at frame `position`, paused; a photo as it is); nothing is processed."""
         self.unload()
         self.result, self.sample_ft = result, max(1, int(sample_ft))
+        self.problem = source_problem(result.path, result.fingerprint)
+        if self.problem:  # gone, or another file under its name: the boxes would be drawn on other footage
+            self.timeline.hide()
+            self.transport.hide()
+            self.view.clear()
+            self.view.set_placeholder(f"Cannot show {Path(result.path).name}: {self.problem}.")
+            self.stateChanged.emit()
+            return
         if result.kind != "video":
             self.timeline.hide()
             self.transport.hide()
@@ -210,7 +219,7 @@ class ReviewPlayer(QWidget):
         if self._decoder is not None:
             self._decoder.cancel()
         self._decoder = self._state = None
-        self.result = None
+        self.result = self.problem = None
         self.position = self._last_seek = -1
         self.shown_bgr = None
         self.timeline.clear()

@@ -19,6 +19,7 @@ from Algorithm.outer_api import (
     EvidenceSelection,
     InputError,
     Settings,
+    export_annotated_video,
     export_json,
     read_image,
     read_results_json,
@@ -162,6 +163,9 @@ def test_evidence_is_refused_from_another_file_under_the_searched_name(walker, t
     with pytest.raises(InputError, match="not the file that was searched"):
         eng.export_evidence(other, select_sightings(other), tmp_path / "case")
     assert not (tmp_path / "case").exists()
+    with pytest.raises(InputError, match="not the file that was searched"):  # nor boxes drawn on it
+        export_annotated_video(other.files[0], tmp_path / "boxes.mp4", report.settings.sample_ft)
+    assert not (tmp_path / "boxes.mp4").exists()
     legacy = dataclasses.replace(other, files=[dataclasses.replace(other.files[0], fingerprint="")])
     # results written before fingerprints are checked by size and length only, as before (this copy passes them)
     assert eng.export_evidence(legacy, select_sightings(legacy), tmp_path / "legacy").is_dir()

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from Algorithm.errors import InputError
-from Algorithm.media import VideoReader, encode_jpeg, fingerprint, read_image
+from Algorithm.media import VideoReader, encode_jpeg, read_image, source_problem
 from Algorithm.models.checksum import sha256_of
 from Algorithm.sinks.anonymize import others, pixelate
 from Algorithm.sinks.case_report import CaseIdentity, CaseSegment, CaseSummary, SourceFile, write_html
@@ -122,12 +122,9 @@ def _plan(report: SearchReport, selection: Sequence[EvidenceSelection]) -> list[
             for i in sorted(chosen.get((f.path, s.identity_id), ())):
                 items.append(_Item(len(items) + 1, f, s, s.segments[i], _category(f, s.identity_id)))
     for path, f in dict((it.file.path, it.file) for it in items).items():
-        if not Path(path).is_file():
-            raise InputError(f"The source file is missing: {path}. Put it back where it was searched to export its "
-                             "sightings.")
-        if f.fingerprint and fingerprint(path) != f.fingerprint:  # results files before it have none
-            raise InputError(f"{path} is not the file that was searched (its content differs: replaced, re-encoded "
-                             "or edited since); evidence can only be made from the footage the results came from.")
+        problem = source_problem(path, f.fingerprint)
+        if problem:
+            raise InputError(f"Evidence can only be made from the footage the results came from; {path}: {problem}.")
     return items
 
 

@@ -7,7 +7,7 @@ from typing import Callable
 import cv2
 
 from Algorithm.errors import InputError
-from Algorithm.media import VideoReader
+from Algorithm.media import VideoReader, source_problem
 from Algorithm.sinks.atomic import atomic_file
 from Algorithm.sinks.draw import FrameBoxes, draw_boxes
 from Algorithm.types import FileResult
@@ -33,6 +33,9 @@ def write_annotated_video(
         raise InputError(f"Only videos can be exported as annotated videos, not {Path(result.path).name}")
     if result.error:
         raise InputError(f"{Path(result.path).name} was not processed: {result.error}")
+    problem = source_problem(result.path, result.fingerprint)
+    if problem:  # the boxes would be drawn on other footage
+        raise InputError(f"Cannot export {Path(result.path).name} annotated: {problem}")
     dest = Path(dest)
     shown = FrameBoxes(result, sample_ft)
     # the encoder picks its container by the extension: the temporary file keeps it

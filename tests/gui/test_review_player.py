@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 from Algorithm.outer_api import (
     Engine,
     FrameBoxes,
+    InputError,
     Segment,
     Settings,
     Sighting,
@@ -324,3 +325,33 @@ def test_a_photo_is_shown_without_the_video_controls(qtbot, review):
     assert review.player.transport.isHidden() and review.player.timeline.isHidden()  # nothing to play or seek
     review.runs.choose(0)  # the video's run again: its controls are back
     assert not review.player.transport.isHidden() and review.player.playable
+
+
+def test_results_on_footage_replaced_since_are_listed_never_shown_on_it(qtbot, review, processed, dialogs, tmp_path):
+    """Another video under the searched name (same name and size, other bytes): the boxes would be drawn on other
+    footage, so the player, the annotated export and verdicts refuse it and say why; the sightings stay listed."""
+    _, report = processed
+    swapped = tmp_path / "cam.mp4"
+    data = bytearray(PED_VIDEO.read_bytes())
+    data[-100] ^= 0xFF
+    swapped.write_bytes(bytes(data))
+    saved = json.loads(review.export_json(str(tmp_path / "walk.json")).read_text(encoding="utf-8"))
+    for f in saved["files"]:
+        f["path"] = str(swapped)
+    opened = tmp_path / "swapped.json"
+    opened.write_text(json.dumps(saved), encoding="utf-8")
+    assert review.open_results(opened)
+    qtbot.waitUntil(lambda: review.runs.count() == 2 and review.report is not report, timeout=WAIT)
+    assert "not the file that was searched" in (review.player.problem or "")
+    assert not review.player.playable and review.player.transport.isHidden() and not review.play_btn.isEnabled()
+    assert not review.view.has_image() and "cannot be played back" in review.progress_label.text()
+    assert len(review.sightings.refs()) == sum(len(s.segments) for s in report.files[0].sightings)  # listed
+    review.show_sighting(review.sightings.refs()[0])
+    assert review.pin_bar.isHidden() and not review.player.playable  # no "Showing ..." bar over an empty view
+
+    assert not review.export_video(str(tmp_path / "boxes.mp4"))
+    assert "not the file that was searched" in dialogs.texts("critical") and not (tmp_path / "boxes.mp4").exists()
+    res = review.report.files[0]
+    with pytest.raises(InputError, match="not the file that was searched"):
+        review.engine.reject(res, res.sightings[0].identity_id)
+    assert not review.engine.verdicts()
