@@ -20,6 +20,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
     QCheckBox,
     QFileDialog,
     QGroupBox,
@@ -150,6 +152,7 @@ class ProcessPage(QWidget):
         self._label_before_export = ""  # the summary an export replaces while it runs (shown again if it fails)
         self._pin_key = None  # the sighting shown instead of the live frames
         self._resuming = False  # the run in progress goes on with the current (stopped) one
+        self._shown_before: Run | None = None  # the run on screen when a new one started
         self._discarded: set[Worker] = set()  # runs reset while running: their results still join the Run list
         self._show_token = 0
         # live view: events only update these; a timer paints the latest frame (never a queue of frames)
@@ -227,6 +230,9 @@ class ProcessPage(QWidget):
         top.addStretch(1)
         for w in (self.play_btn, self.again_btn, self.stop_btn, self.reset_btn, self.settings_btn, self.export_btn):
             top.addWidget(w)
+            # a click leaves the keys with the video (Space on a focused Reset would clear the page); Tab still
+            # reaches the buttons
+            w.setFocusPolicy(Qt.FocusPolicy.TabFocus)
 
         self.view = ImageView("Open a video, a photo or a folder, then press Play.\n"
                               "People registered in the gallery light up in colour.")
@@ -501,6 +507,7 @@ class ProcessPage(QWidget):
     def start(self) -> None:
         if self.source is None or self.worker is not None:
             return
+        self._shown_before = self.runs.current_run()  # shown again if this run fails (its results are in the list)
         self._clear_results()
         self.runs.deselect()  # the earlier runs stay listed; this one joins them when it ends
         settings = self.engine.settings  # fixed for this run (the settings dialog may change the engine's meanwhile)
@@ -691,6 +698,10 @@ class ProcessPage(QWidget):
         self._resuming = False
         self._review(report, at_end=True)
         self.refresh_marks()
+        focus = QApplication.focusWidget()
+        if focus is None or (self.isAncestorOf(focus) and isinstance(focus, QAbstractButton)):
+            # the player's keys work at once; and Space never lands on Reset (a disabled Play hands its focus on)
+            self.view.setFocus()
         stopped = any(f.stopped for f in report.files)
         n_cut = sum(1 for f in report.files if f.warning and not f.error)
         n_seg = self.sightings.segment_count()
@@ -732,8 +743,13 @@ class ProcessPage(QWidget):
             self.results = list(self.report.files)
             self._review(self.report, at_end=True)
         self._refresh.stop()
-        self._idle_progress()
-        self.progress_label.setText("Failed.")
+        before, self._shown_before = self._shown_before, None
+        if before is not None and before in self.runs.runs() and self.report is None:
+            self.show_run(before)  # "Process again" failed: what was on screen comes back
+            self.progress_label.setText("Processing again failed; the earlier results are shown.")
+        else:
+            self._idle_progress()
+            self.progress_label.setText("Failed.")
         self.errors_shown = [message]
         self._update_buttons()
         show_error(self, "Processing failed", message)

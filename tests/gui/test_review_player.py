@@ -253,6 +253,49 @@ def test_play_after_finish_reviews_processing_again_asks_and_another_file_keeps_
     assert not dialogs.of("critical"), dialogs.texts()
 
 
+def test_processing_again_that_fails_shows_the_earlier_results_again(qtbot, page, dialogs, tmp_path):
+    import shutil
+
+    video = tmp_path / PED_VIDEO.name
+    shutil.copyfile(PED_VIDEO, video)
+    page.max_frames = 30
+    page.set_source(video)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
+    first = page.report
+    n_sightings = page.sightings.segment_count()
+    video.unlink()  # moved away since: processing it again fails at once
+    assert page.process_again()  # the dialogs fixture answers Yes
+    qtbot.waitUntil(lambda: page.worker is None and bool(dialogs.of("critical")), timeout=WAIT)
+    assert dialogs.of("critical")[0][1] == "Processing failed"
+    # the first run is shown again, selected in the Run list, with its sightings: nothing vanished with the failure
+    assert page.report is first and page.runs.current_run().report is first and page.runs.count() == 1
+    assert page.sightings.segment_count() == n_sightings
+    assert "earlier results are shown" in page.progress_label.text()
+
+
+def test_the_keys_go_to_the_player_after_a_run_never_to_reset_or_process_again(qtbot, page, dialogs):
+    from PySide6.QtWidgets import QApplication
+
+    page.activateWindow()
+    qtbot.waitUntil(page.isActiveWindow, timeout=5000)
+    page.max_frames = 30
+    page.set_source(PED_VIDEO)
+    page.play_btn.setFocus()  # reached with Tab: Space presses it
+    qtbot.keyClick(page.play_btn, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
+    assert QApplication.focusWidget() is page.view  # not Reset, which the disabled Play handed its focus to
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert page.player.playing and page.report is not None and page.runs.count() == 1
+    click(qtbot, page.play_btn)  # a click: the keys stay with the video
+    assert not page.player.playing and QApplication.focusWidget() is page.view
+    at = page.player.position
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)  # a step forward, not focus on "Process again…"
+    assert QApplication.focusWidget() is page.view and page.player._last_seek > at
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert page.player.playing and not dialogs.shown
+
+
 def test_stop_then_play_resumes_and_keeps_the_first_part(qtbot, page, dialogs):
     page.max_frames = 360
     page.set_source(PED_VIDEO)
