@@ -36,6 +36,11 @@ from GUI.workers import Worker, WorkerPool
 class CalibratePage(QWidget):
     """Emits `thresholdApplied(category, value)` after a threshold was saved as the model's default."""
 
+    def work_in_progress(self) -> list[str]:
+        """What closing the window would stop, in words (asked about first)."""
+        busy = self.worker is not None and not self.worker.isFinished()
+        return ["a calibration (nothing of it is kept)"] if busy else []
+
     def shutdown(self, timeout_ms: int = 30000) -> None:
         """Stops a running calibration and waits for it before the window closes (it keeps nothing partial)."""
         self.workers.shutdown(timeout_ms)

@@ -457,6 +457,11 @@ class LibraryPage(QWidget):
         else:
             self.status.setText(f"{Path(data[0]).name} is no longer on disk: its tracks are kept, it cannot be played")
 
+    def work_in_progress(self) -> list[str]:
+        """What closing the window would stop, in words (asked about first)."""
+        busy = self._indexer is not None and not self._indexer.isFinished()
+        return ["indexing footage (the files indexed so far are kept)"] if busy else []
+
     def shutdown(self) -> None:
         if self._indexer is not None:
             self._indexer.cancel()

@@ -1246,6 +1246,15 @@ class ProcessPage(QWidget):
             self.open_results(paths[0]) if paths[0].suffix.lower() == ".json" else self.set_source(paths[0])
             ev.acceptProposedAction()
 
+    def work_in_progress(self) -> list[str]:
+        """What closing the window would stop, in words (asked about first)."""
+        work = []
+        if self.running and self.source is not None:
+            work.append(f"processing {self.source.name} (stopped where it is)")
+        if self.exporter is not None:
+            work.append("an export (nothing of it is kept)")
+        return work
+
     def shutdown(self, timeout_ms: int = 15000) -> bool:
         """Stops processing, exports, playback and thumbnails, and waits for every worker (window closing)."""
         self.worker = None

@@ -403,7 +403,7 @@ class RegisterPage(QWidget):
         box, whole = self.selected_box(), self.whole.isChecked()
         path, image = self._path, self._image
         # No box and not ticked: the engine takes the photo whole (a close crop of one; the status said so).
-        worker = Worker(self.engine.register, path, label, category, box=box, whole=whole)
+        worker = Worker(self.engine.register, path, label, category, box=box, whole=whole).named("register")
         self.workers.start(worker, lambda r: self._registered(r, image), self._register_failed)
         self._update_state()
         self.status.setText("Saving\u2026")
@@ -445,6 +445,10 @@ class RegisterPage(QWidget):
         if images:
             self.load_photos(images)
             ev.acceptProposedAction()
+
+    def work_in_progress(self) -> list[str]:
+        """What closing the window would stop, in words (asked about first)."""
+        return ["a registration being saved"] if self.workers.has("register") else []
 
     def shutdown(self) -> None:
         self.workers.shutdown()

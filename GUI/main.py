@@ -31,6 +31,7 @@ from GUI.UiPageLibrary import LibraryPage
 from GUI.UiPageManager import ManagerPage
 from GUI.UiPageProcess import ProcessPage
 from GUI.UiPageRegister import RegisterPage
+from GUI.widgets import confirm
 from GUI.workers import Worker, WorkerPool
 
 PAGES = ("register", "manager", "process", "library", "calibrate")
@@ -144,7 +145,14 @@ class MainWindow(QMainWindow):
         self.workers.start(Worker(self.engine.model_info), ok, failed)
 
     def closeEvent(self, ev) -> None:
-        """Stops processing cleanly (cancel, then wait for the workers) before the window goes."""
+        """Asks first when work is in progress (No is the default), then stops it cleanly (cancel, then wait for
+        the workers) before the window goes."""
+        work = [w for p in self.pages if hasattr(p, "work_in_progress") for w in p.work_in_progress()]
+        if work and not confirm(self, "Quit while work is in progress?",
+                                "Still in progress:\n\n" + "\n".join(f"\u2022 {w}" for w in work)
+                                + "\n\nQuit anyway? Quitting stops it."):
+            ev.ignore()
+            return
         self.statusBar().showMessage("Stopping\u2026")
         for p in self.pages:
             if hasattr(p, "shutdown"):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from Algorithm.outer_api import (
     FileDone,
@@ -221,7 +222,7 @@ def test_a_video_cut_short_is_said_so_when_the_run_ends(qtbot, page, dialogs, tm
     assert page.progress.value() < page.progress.maximum()  # the bar does not claim the whole video
 
 
-def test_closing_the_window_stops_processing(qtbot, seeded, dialogs):
+def test_closing_the_window_asks_during_a_run_then_stops_it(qtbot, seeded, dialogs):
     win = MainWindow(seeded, load_settings=False, warm_up=False)
     qtbot.addWidget(win)
     win.show()
@@ -232,7 +233,13 @@ def test_closing_the_window_stops_processing(qtbot, seeded, dialogs):
     qtbot.waitUntil(lambda: page.frames_done >= 2, timeout=WAIT)
     worker = page.worker
     page.pause()  # a paused run must stop too
+    dialogs.answer = QMessageBox.StandardButton.No  # a click on the window's X must not end the run unasked
+    assert not win.close()
+    (asked,) = dialogs.of("question")
+    assert asked[1] == "Quit while work is in progress?" and f"processing {PED_VIDEO.name}" in asked[2]
+    assert win.isVisible() and page.worker is worker and not worker.isFinished()
+    dialogs.answer = QMessageBox.StandardButton.Yes
     t0 = time.monotonic()
-    win.close()
+    assert win.close()
     assert worker.isFinished() and time.monotonic() - t0 < 10
-    assert not dialogs.shown
+    assert [d[0] for d in dialogs.shown] == ["question", "question"]

@@ -228,3 +228,24 @@ def test_a_damaged_library_is_read_and_searches_go_on_without_adding_to_it(qtbot
     finally:
         eng.close()
     assert hashlib.sha256((tmp_path / "f.db").read_bytes()).hexdigest() == digest  # not one byte written
+
+
+def test_closing_the_window_while_indexing_asks_first_and_keeps_what_was_indexed(qtbot, gui_engine, dialogs):
+    from PySide6.QtWidgets import QMessageBox
+
+    from GUI.main import MainWindow
+
+    win = MainWindow(gui_engine, load_settings=False, warm_up=False)
+    qtbot.addWidget(win)
+    win.show()
+    lib = win.library_page
+    lib._index([str(PED_VIDEO)])
+    indexer = lib._indexer
+    qtbot.waitUntil(lambda: lib.progress.value() >= 30, timeout=60_000)  # frames into the video
+    dialogs.answer = QMessageBox.StandardButton.No
+    assert not win.close()
+    assert "indexing footage" in dialogs.of("question")[0][2] and not indexer.isFinished()
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert win.close() and indexer.isFinished()
+    (row,) = gui_engine.library()
+    assert row.info.path == str(PED_VIDEO) and row.status == "partial"  # stopped: what was indexed is kept
