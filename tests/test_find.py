@@ -207,6 +207,10 @@ def test_cli_index_find_library_similar(tmp_path):
     r = run("index", PED_VIDEO, "--sample-ft", "5", "--max-frames", "460", "--camera", "door", "--quiet")
     assert r.returncode == 0, r.stderr
     assert "(partial: only part of the video was processed)" in r.stdout and "1 file(s) indexed" in r.stdout
+    n_tracks = r.stdout.split(": ", 1)[1].split(" track")[0]
+    r = run("index", PED_VIDEO, "--sample-ft", "5", "--max-frames", "50", "--force", "--quiet")  # a shorter look
+    assert r.returncode == 0, r.stderr
+    assert f": {n_tracks} track(s) (partial: the earlier, fuller index is kept; this run went less far)" in r.stdout
     photo = tmp_path / "bj.jpg"
     from Algorithm.outer_api import write_image
 
@@ -310,6 +314,38 @@ def test_killed_index_runs_lose_at_most_the_file_in_flight_and_a_rerun_completes
     assert len(store.sources()) == 26 and {s.status for s in store.sources()} == {"done"}
     assert_agree(store)
     store.close()
+
+
+def test_a_reindex_that_is_stopped_keeps_the_complete_index(tmp_path):
+    """Re-index (the Library's button, `index --force`) then Stop: the file's complete tracks are not swapped for the
+    first few frames' (nothing of the old run is written over before the new one ends)."""
+    import cv2
+
+    from Algorithm.outer_api import FrameDone
+
+    clip = tmp_path / "clip.mp4"
+    cap = cv2.VideoCapture(str(PED_VIDEO))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 240)
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 25, (1280, 720))
+    for _ in range(40):
+        ok, frame = cap.read()
+        assert ok
+        out.write(cv2.resize(frame, (1280, 720)))
+    out.release()
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    eng.index_all(clip)
+    (src,) = eng.library()
+    complete = [t.id for t in eng.library_tracks(clip)]
+    assert src.status == "done" and complete
+    seen = []
+    events = eng.index(clip, force=True, cancel=lambda: len(seen) >= 2)
+    results = [ev.result for ev in events if isinstance(ev, FrameDone) and not seen.append(ev)]
+    assert len(results) == 2  # stopped after two processed frames
+    (src,) = eng.library()
+    assert src.status == "done" and [t.id for t in eng.library_tracks(clip)] == complete
+    eng.index_all(clip, force=True)  # a re-index that ends replaces it
+    assert eng.library()[0].status == "done" and [t.id for t in eng.library_tracks(clip)] != complete
+    eng.close()
 
 
 def test_a_shorter_partial_run_keeps_the_longer_ones_tracks_and_a_cut_video_is_not_done(tmp_path):

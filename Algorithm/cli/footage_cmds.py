@@ -143,6 +143,7 @@ def _index(args) -> int:
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
     note_device(eng)
     failed = indexed = 0
+    earlier = {src.info.id for src in eng.library()}  # ids are never reused: a kept entry keeps its id
     with stop_on_ctrl_c() as stop:  # all the paths in one run: a file given twice is processed once
         report = drain(eng.index(list(args.paths), args.categories, args.sample_ft, args.camera, args.force, cancel=stop,
                                  max_frames=args.max_frames), args.quiet, on_file=lambda r: None,
@@ -155,13 +156,17 @@ def _index(args) -> int:
             indexed += 1
             n = len(eng.library_tracks(res.path))
             state = eng.library_status(res.path)  # what the library holds now, as `library list` says it
-            why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
+            if state.source_id in earlier:  # this run ended short of the one indexed before, which is kept
+                why = f" ({state.status}: the earlier, fuller index is kept; this run went less far)"
+            else:
+                why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
             print(f"indexed {res.path}: {n} track(s){why}")
     total = len(eng.library())
     print(f"{indexed} file(s) indexed, {failed} failed; the library holds {total} file(s) ({eng.footage_path})")
     eng.close()
     if stop():
-        print("stopped by Ctrl-C: the file in progress was indexed as partial; run the command again to go on",
+        print("stopped by Ctrl-C: the file in progress was indexed as partial (unless it had been indexed further "
+              "before); run the command again to go on",
               file=sys.stderr)
         return 130
     return 1 if failed and not indexed else 0

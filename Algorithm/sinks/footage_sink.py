@@ -3,7 +3,7 @@
 A search indexes the files it processes, so the second question about a file is answered from the index.
 A file already indexed in full and unchanged on disk is left as it is (a shorter or partial run never
 replaces a complete one, nor a partial one that went further); `force` (the `index` command's --force, the
-Library's Re-index) writes anyway.
+Library's Re-index) processes it again, and its run replaces the earlier one when it ends (not when stopped).
 """
 from __future__ import annotations
 
@@ -64,11 +64,13 @@ class FootageSink:
     @staticmethod
     def finish(src: OpenSource, complete: bool, reason: str = "", covered: int | None = None) -> int:
         """Writes the run; `covered`: the frames from the start it went through. A partial run is not kept where a
-        partial run of the same file went further (a short look must not wipe a longer one's tracks)."""
+        complete run of the unchanged file is (a re-index that was stopped) or a partial one went further (a short
+        look must not wipe a longer one's tracks)."""
         w = src.writer
         if not complete:
             kept = w.store.source_status(w.path)
-            if kept.status == "partial" and w.store.covered_frames(kept.source_id) > (covered or 0):
+            if kept.status == "done" or (
+                    kept.status == "partial" and w.store.covered_frames(kept.source_id) > (covered or 0)):
                 return kept.source_id
         w.covered_frames = covered
         w.add_tracks(src.recorder.records())
