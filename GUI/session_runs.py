@@ -72,6 +72,7 @@ class RunsBox(QComboBox):
         self.addItem(run.title())
         self._set_tip(self.count() - 1, run)
         self.setCurrentIndex(self.count() - 1 if current else before)  # a first item would become current by itself
+        self._say_placeholder()
 
     def _set_tip(self, i: int, run: Run) -> None:
         """The whole title (the box is often too narrow for it) and where the results come from."""
@@ -108,3 +109,8 @@ class RunsBox(QComboBox):
 
     def deselect(self) -> None:
         self.setCurrentIndex(-1)
+
+    def _say_placeholder(self) -> None:
+        """What the box says while no run is chosen: none yet, or how many earlier ones can be chosen."""
+        n = len(self._runs)
+        self.setPlaceholderText(f"{n} earlier run{'s' if n != 1 else ''}: choose one" if n else "No results yet")

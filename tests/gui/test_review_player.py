@@ -246,6 +246,7 @@ def test_play_after_finish_reviews_processing_again_asks_and_another_file_keeps_
     # another file: the earlier runs stay in the list, and choosing one shows it again
     assert page.set_source(BUS)
     assert page.report is None and page.runs.count() == 2 and page.play_btn.text() == "Play"
+    assert page.runs.currentText() == "" and page.runs.placeholderText() == "2 earlier runs: choose one"
     assert not page.player.isVisible()
     page.runs.choose(0)
     assert page.report is first and page.source == PED_VIDEO and page.player.result is first.files[0]
