@@ -370,9 +370,11 @@ class ProcessPage(QWidget):
         self.stop_btn.setEnabled(self.running or self.exporter is not None)  # Stop also cancels an export
         self.stop_btn.setToolTip("Cancel the export" if self.exporter is not None and not self.running
                                  else "Stop and keep the results found so far")
-        self.reset_btn.setEnabled(self.running or self.report is not None or bool(self.results) or self.view.has_image())
+        # while an export writes, the results it is drawn from stay on screen (Stop cancels it)
+        self.reset_btn.setEnabled(self.exporter is None and (self.running or self.report is not None
+                                                             or bool(self.results) or self.view.has_image()))
         self.open_btn.setEnabled(not self.running and self.exporter is None)
-        self.runs.setEnabled(not self.running and self.runs.count() > 0)
+        self.runs.setEnabled(not self.running and self.exporter is None and self.runs.count() > 0)
         # a report of errors alone has nothing to export
         has_report = self.report is not None and not self.running and any(not f.error for f in self.report.files)
         self.export_btn.setEnabled(has_report and self.exporter is None)
@@ -449,8 +451,9 @@ class ProcessPage(QWidget):
 
     def set_source(self, path: str | Path) -> bool:
         """Chooses what Play processes. A video or photo is opened at once: a broken or empty one is refused here,
-        with the reason (nothing changes), and a good one shows its first frame (and a video its duration)."""
-        if self.running:
+        with the reason (nothing changes), and a good one shows its first frame (and a video its duration).
+        False while a run or an export is in progress."""
+        if self.running or self.exporter is not None:
             return False
         path = Path(path)
         kind = "folder" if path.is_dir() else media_kind(path)
@@ -871,12 +874,12 @@ class ProcessPage(QWidget):
 
     def open_moment(self, path: str | Path, frame_index: int) -> bool:
         """A sighting chosen in the Library: that file's results from the footage index (no processing) in the
-        player, at that frame."""
-        if self.running:
+        player, at that frame. False while a run or an export is in progress (its results stay on screen)."""
+        if self.running or self.exporter is not None:
             return False
 
         def found(report: SearchReport):
-            if self.running:
+            if self.running or self.exporter is not None:
                 return
             self.show_run(Run(replace(report, root=str(path)), "footage index"))
             if self.player.loaded:
@@ -1237,7 +1240,8 @@ class ProcessPage(QWidget):
     # -- drag & drop, lifecycle -------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
         paths = local_files(ev.mimeData())
-        if not self.running and paths and (paths[0].is_dir() or media_kind(paths[0]) or paths[0].suffix.lower() == ".json"):
+        openable = paths and (paths[0].is_dir() or media_kind(paths[0]) or paths[0].suffix.lower() == ".json")
+        if openable and not self.running and self.exporter is None:
             ev.acceptProposedAction()
 
     def dropEvent(self, ev) -> None:

@@ -122,9 +122,13 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(index)
 
     def open_moment(self, path: str, frame_index: int) -> None:
-        """A sighting clicked in the Library: shown on the Process page at that frame."""
+        """A sighting clicked in the Library: shown on the Process page at that frame (not over a run or an export
+        in progress: the user is told why)."""
+        if not self.process_page.open_moment(path, frame_index):
+            QMessageBox.information(self, "Open this moment", "The Process page is busy (processing or exporting). "
+                                    "Stop it or let it finish, then open this moment again.")
+            return
         self.show_page(self.pages.index(self.process_page))
-        self.process_page.open_moment(path, frame_index)
 
     def find_similar(self, path: str, frame_index: int, box) -> None:
         """A box of the review player: the tracks like it, on the Library page."""

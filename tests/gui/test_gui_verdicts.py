@@ -181,6 +181,8 @@ def test_evidence_export_of_the_selected_sighting_writes_a_verified_case_folder(
     case = tmp_path / "case"
     assert page.export_evidence(case, blur_others=False)
     assert page.exporter is not None and not page.export_btn.isEnabled() and page.stop_btn.isEnabled()
+    # the results it is drawn from stay on screen meanwhile: neither Reset nor another run can replace them
+    assert not page.reset_btn.isEnabled() and not page.runs.isEnabled() and not page.open_btn.isEnabled()
     qtbot.waitUntil(lambda: page.exporter is None, timeout=WAIT)
     assert not dialogs.of("critical"), dialogs.texts()
     (info,) = dialogs.of("information")

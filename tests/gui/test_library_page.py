@@ -125,8 +125,15 @@ def test_a_library_moment_opens_in_the_review_player_without_processing(qtbot, g
     win.library_page.find()
     qtbot.waitUntil(lambda: win.library_page.grid.count() > 0, timeout=60_000)
     path, frame = win.library_page.grid.item(0).data(Qt.ItemDataRole.UserRole)[:2]
-    win.open_moment(path, frame)
     page = win.process_page
+    page.set_source(PED_VIDEO)  # a run in progress: its live results are not swapped for the moment unasked
+    page.start()
+    win.open_moment(path, frame)
+    assert win.stack.currentWidget() is win.library_page and page.running and page.report is None
+    assert "busy" in dialogs.of("information")[0][2]
+    page.reset()
+    qtbot.waitUntil(lambda: not page.workers.has("search"), timeout=60_000)
+    win.open_moment(path, frame)
     assert win.stack.currentWidget() is page
     qtbot.waitUntil(lambda: page.player.loaded and page.player.position == frame, timeout=60_000)
     assert page.worker is None and "footage index" in page.runs.currentText()
