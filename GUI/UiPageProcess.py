@@ -744,12 +744,22 @@ class ProcessPage(QWidget):
         if self._resuming:  # the stopped run is still the one shown: review it again
             self._resuming = False
             self.results = list(self.report.files)
+            run = self.runs.current_run()
+            stopped = next((f for f in self.report.files if f.stopped and not f.error), None)
+            if run is not None and stopped is not None and Path(stopped.path).exists() and \
+                    source_problem(stopped.path, stopped.fingerprint):
+                run.cannot_go_on = message  # another file under its name: Continue would fail again, for good
             self._review(self.report, at_end=True)
         self._refresh.stop()
         before, self._shown_before = self._shown_before, None
+        current = self.runs.current_run()
         if before is not None and before in self.runs.runs() and self.report is None:
             self.show_run(before)  # "Process again" failed: what was on screen comes back
             self.progress_label.setText("Processing again failed; the earlier results are shown.")
+        elif current is not None and current.cannot_go_on:
+            self._idle_progress()
+            self.progress_label.setText("This run cannot go on: its file was replaced. Process again\u2026 searches "
+                                        "the new one; the results so far stay in the Run list.")
         else:
             self._idle_progress()
             self.progress_label.setText("Failed.")

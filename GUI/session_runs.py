@@ -17,11 +17,13 @@ class Run:
     report: SearchReport
     opened_from: str = ""  # the results file it was read from; "" for a run of this session
     number: int = 0  # its place in the list (RunsBox.add): two runs of one file in the same second stay apart
+    cannot_go_on: str = ""  # why Continue was refused for good (the stopped file was replaced since)
 
     @property
     def resumable(self) -> bool:
         """A stopped run of this session (one read from a file may come from another gallery)."""
-        return not self.opened_from and any(f.stopped and not f.error for f in self.report.files)
+        return (not self.opened_from and not self.cannot_go_on
+                and any(f.stopped and not f.error for f in self.report.files))
 
     def title(self) -> str:
         r = self.report

@@ -325,6 +325,31 @@ def test_stop_then_play_resumes_and_keeps_the_first_part(qtbot, page, dialogs):
     assert not dialogs.shown, dialogs.texts()
 
 
+def test_a_stopped_run_whose_video_was_replaced_stops_offering_continue(qtbot, page, dialogs, tmp_path):
+    import shutil
+
+    video = tmp_path / PED_VIDEO.name
+    shutil.copyfile(PED_VIDEO, video)
+    page.max_frames = 300
+    page.set_source(video)
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.frames_done >= 10, timeout=WAIT)
+    click(qtbot, page.stop_btn)
+    qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
+    stopped = page.report
+    assert page.play_btn.text() == "Continue"
+    data = bytearray(video.read_bytes())
+    data[-100] ^= 0xFF  # another video under its name: going on would join two files' results
+    video.write_bytes(bytes(data))
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.worker is None and bool(dialogs.of("critical")), timeout=WAIT)
+    assert "not the file it stopped in" in dialogs.texts("critical")
+    # refused for good, and said so: no Continue that fails again, the first part kept in the Run list
+    assert page.report is stopped and page.runs.current_run().report is stopped
+    assert page.play_btn.text() != "Continue" and not page.play_btn.isEnabled()
+    assert "cannot go on" in page.progress_label.text() and page.again_btn.isEnabled()
+
+
 def test_saved_results_reopen_with_the_same_segments(qtbot, review, processed, dialogs, tmp_path):
     _, report = processed
     saved = review.export_json(str(tmp_path / "walk.json"))
