@@ -53,11 +53,13 @@ def test_register_list_rename_search_delete(tmp_path):
 def test_search_of_a_missing_path_is_a_clear_error(tmp_path):
     r = cli("search", tmp_path / "nothing here", gallery=tmp_path / "g.db")
     assert r.returncode == 2 and "Not found" in r.stderr
+    assert not (tmp_path / "g.db").exists()  # refused before anything was opened or made
     # vehicles with the stand-in model at a speed that skips frames: said before the run (rules.speed_caution)
-    r = cli("search", tmp_path / "nothing here", "--categories", "person,vehicle", gallery=tmp_path / "g.db")
-    assert "Vehicles: choose Exact" in r.stderr and "--speed exact" in r.stderr
-    r = cli("search", tmp_path / "nothing here", "--categories", "vehicle", "--speed", "exact", gallery=tmp_path / "g.db")
-    assert "choose Exact" not in r.stderr
+    r = cli("search", BUS, "--categories", "person,vehicle", gallery=tmp_path / "g.db")
+    assert r.returncode == 0 and "Vehicles: choose Exact" in r.stderr and "--speed exact" in r.stderr
+    assert r.stderr.index("choose Exact") < r.stderr.index("no identities yet")  # before the run, with the notes
+    r = cli("search", BUS, "--categories", "vehicle", "--speed", "exact", gallery=tmp_path / "g.db")
+    assert r.returncode == 0 and "choose Exact" not in r.stderr
 
 
 def test_register_several_photos_refusals_and_merge(tmp_path):

@@ -131,6 +131,21 @@ def test_a_file_given_twice_is_indexed_once(tmp_path):
     assert f"{photos} file(s) indexed" in r.stdout and r.stdout.count(f"indexed {BUS}:") == 1, r.stdout
 
 
+def test_an_empty_folder_is_said_so_and_an_index_with_nothing_new_says_why(tmp_path):
+    g = tmp_path / "gallery.db"
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.txt").write_text("not footage")
+    for cmd in ("index", "search"):  # "0 file(s)" read as "searched, nobody there"
+        r = no_traceback(cli(cmd, empty, gallery=g))
+        assert r.returncode == 2 and f"No images or videos were found in {empty}" in r.stderr, (cmd, r.stderr)
+    assert not g.exists()  # refused before a gallery was made
+    r = cli("index", BUS, "--categories", "person", gallery=g)
+    assert r.returncode == 0 and "1 file(s) indexed" in r.stdout, r.stderr
+    r = cli("index", BUS, "--categories", "person", gallery=g)
+    assert r.returncode == 0 and "nothing new to index: those files are indexed already" in r.stdout, r.stdout
+
+
 def test_a_folder_is_removed_from_the_library_as_it_was_indexed(tmp_path):
     g = tmp_path / "gallery.db"
     assert cli("index", BUS.parent, "--categories", "person", gallery=g).returncode == 0

@@ -139,7 +139,11 @@ def run(args) -> int:
 
 def _index(args) -> int:
     from Algorithm.cli.progress import drain, note_device, stop_on_ctrl_c
+    from Algorithm.outer_api import InputError, list_media
 
+    empty = [str(p) for p in args.paths if not list_media(p)]  # a missing path raises its own message
+    if empty:
+        raise InputError(f"No images or videos were found in {', '.join(empty)}: nothing to index")
     eng = _engine(args, speed=args.speed, hw_decode=args.hw_decode)
     note_device(eng)
     failed = indexed = 0
@@ -162,6 +166,8 @@ def _index(args) -> int:
                 why = f" ({state.status}: {state.reason})" if state.status != "done" else ""
             print(f"indexed {res.path}: {n} track(s){why}")
     total = len(eng.library())
+    if not report.files and not stop():  # each path held media: all of them were indexed in full before
+        print("nothing new to index: those files are indexed already, unchanged (--force processes them again)")
     print(f"{indexed} file(s) indexed, {failed} failed; the library holds {total} file(s) ({eng.footage_path})")
     eng.close()
     if stop():

@@ -340,8 +340,10 @@ def _models(args) -> int:
 
 def _search(args) -> int:
     from Algorithm.cli.progress import drain, note_device, stop_on_ctrl_c
-    from Algorithm.outer_api import export_csv, export_json
+    from Algorithm.outer_api import InputError, export_csv, export_json, list_media
 
+    if not list_media(args.path):  # a missing path or another file type raises its own message
+        raise InputError(f"No images or videos were found in {args.path}: nothing to search")
     eng = _engine(args, threshold=args.threshold, sample_ft=args.sample_ft, tracking=not args.no_tracking,
                   tracker=args.tracker, categories=args.categories, device=args.device, speed=args.speed,
                   hw_decode=args.hw_decode)
