@@ -41,7 +41,9 @@ from Algorithm.outer_api import (
     JourneyStop,
     LibrarySource,
     PhotoCheck,
+    ReIdError,
     SimilarTrack,
+    list_media,
     media_kind,
     read_image,
     read_video_frame,
@@ -60,6 +62,13 @@ STATUS_WORDS = {"done": "Indexed", "partial": "Partly indexed", "changed": "Chan
 COLUMNS = ["File", "Camera", "Status", "Tracks", "Duration", "Model", "Indexed"]
 
 
+def _holds_media(path: str) -> bool:
+    try:
+        return bool(list_media(path))
+    except (ReIdError, OSError):
+        return False
+
+
 class LibraryPage(QWidget):
     openMoment = Signal(str, int)
 
@@ -68,6 +77,7 @@ class LibraryPage(QWidget):
         self.engine = engine
         self.workers = WorkerPool(on_idle=self._idle)
         self._indexer: Worker | None = None
+        self._index_paths: list[str] = []
         self._sources: list[LibrarySource] = []
         self._journeys: list[Journey] = []
         self._build()
@@ -278,6 +288,7 @@ class LibraryPage(QWidget):
     def _index(self, paths: list[str], force: bool = False) -> None:
         w = Worker(self.engine.index, paths, force=force).with_cancel().named("index")
         self._indexer = w
+        self._index_paths = paths
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.progress.setFormat("Starting\u2026")
@@ -301,8 +312,13 @@ class LibraryPage(QWidget):
             self.refresh()
         elif isinstance(ev, Finished):
             n = len(ev.report.files)
-            self.status.setText(f"{n} file(s) processed" if n else "Nothing new to index: those files are indexed already "
-                                "(select them and press Re-index to process them again)")
+            if n:
+                self.status.setText(f"{n} file(s) processed")
+            elif not any(map(_holds_media, self._index_paths)):  # walked again only here
+                self.status.setText("No images or videos were found there: nothing to index")
+            else:
+                self.status.setText("Nothing new to index: those files are indexed already "
+                                    "(select them and press Re-index to process them again)")
 
     def _index_done(self) -> None:
         self._indexer = None

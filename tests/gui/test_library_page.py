@@ -256,3 +256,20 @@ def test_closing_the_window_while_indexing_asks_first_and_keeps_what_was_indexed
     assert win.close() and indexer.isFinished()
     (row,) = gui_engine.library()
     assert row.info.path == str(PED_VIDEO) and row.status == "partial"  # stopped: what was indexed is kept
+
+
+def test_adding_an_empty_folder_or_indexed_files_says_which(qtbot, gui_engine, dialogs, tmp_path):
+    from testdata import BUS
+
+    page = _page(qtbot, gui_engine)
+    (tmp_path / "notes.txt").write_text("not footage")
+    page.add_folder(str(tmp_path))
+    qtbot.waitUntil(lambda: page._indexer is None, timeout=60_000)
+    assert page.status.text() == "No images or videos were found there: nothing to index"
+    page.add_files([str(BUS)])
+    qtbot.waitUntil(lambda: page._indexer is None, timeout=120_000)
+    assert page.status.text() == "1 file(s) processed" and page.table.rowCount() == 1
+    page.add_files([str(BUS)])
+    qtbot.waitUntil(lambda: page._indexer is None, timeout=60_000)
+    assert page.status.text().startswith("Nothing new to index: those files are indexed already")
+    assert not dialogs.shown, dialogs.texts()
