@@ -172,7 +172,7 @@ def _index(args) -> int:
     eng.close()
     if stop():
         print("stopped by Ctrl-C: the file in progress was indexed as partial (unless it had been indexed further "
-              "before); run the command again to go on",
+              "before); the same command goes on with the files not indexed in full (a partial one from its start)",
               file=sys.stderr)
         return 130
     return 1 if failed and not indexed else 0
