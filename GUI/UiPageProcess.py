@@ -692,6 +692,7 @@ class ProcessPage(QWidget):
 
     def _finished(self, report: SearchReport) -> None:
         self.worker = None
+        self._shown_before = None
         self._show_settings_summary()  # settings changed during the run apply from now on
         self.report = report
         if self._resuming:
