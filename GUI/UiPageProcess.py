@@ -668,7 +668,9 @@ class ProcessPage(QWidget):
             if stop:
                 left = max(0, stop - fr.frame_index - 1) / self._run_step / fr.fps_processing
                 parts.append(f"about {fmt_duration(left)} left")
-        if self.worker is not None and self.worker.paused:
+        if self.worker is not None and self.worker.cancel_requested:
+            parts.append("stopping\u2026")  # the frame in hand ends first: "Stopping…" must not vanish meanwhile
+        elif self.worker is not None and self.worker.paused:
             parts.append("paused")
         self.progress_label.setText(" \u00b7 ".join(parts))
 
@@ -717,8 +719,9 @@ class ProcessPage(QWidget):
         self._set_match_count(_matched_boxes(report))
         cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
         failed = f" ({n_failed} could not be processed)" if n_failed else ""
+        m = self.match_count
         self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}, {n_seg} "
-                                    f"sighting{'s' if n_seg != 1 else ''}, {self.match_count} highlighted boxes.")
+                                    f"sighting{'s' if n_seg != 1 else ''}, {m} highlighted box{'es' if m != 1 else ''}.")
         if n_failed == n_files:
             self.view.clear()
             self.view.set_placeholder("No images or videos were found there." if not n_files else
