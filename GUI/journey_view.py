@@ -3,6 +3,7 @@ each a thumbnail of its best view with the file and time under it, joined by a l
 Clicking a sighting emits `stopClicked(JourneyStop)`."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -15,6 +16,14 @@ from GUI.widgets import fmt_distance, fmt_time, jpeg_pixmap, qcolor
 LANE_LABEL_W = 120
 CARD_W, THUMB_H, TEXT_H = 120, 84, 32
 GAP_X, LANE_H = 22, THUMB_H + TEXT_H + 18
+
+
+def _began(stop: JourneyStop) -> str:
+    """When the sighting began, and how that is known: stops are in this order."""
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stop.clock))
+    if stop.clock_from == "file name":
+        return f"began {at} (by the date and time in the file's name)"
+    return f"began about {at} (by the file's modification time: a copied file has the copy's time)"
 
 
 class _Lanes(QWidget):
@@ -94,6 +103,8 @@ class _Lanes(QWidget):
             room = CARD_W + GAP_X - 4
             name = p.fontMetrics().elidedText(f"{i + 1}. {Path(stop.source).name}", Qt.TextElideMode.ElideMiddle, room)
             text = f"{name}\n{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"
+            if stop.clock_from == "file name":  # a recording time to trust (a file time may be a copy's)
+                text = f"{name}\n{time.strftime('%H:%M:%S', time.localtime(stop.clock))} \u00b7 {fmt_time(stop.start_time)}"
             p.drawText(QRectF(r.left() - GAP_X / 2 + 2, r.top() + THUMB_H + 2, room, TEXT_H),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
 
@@ -106,7 +117,7 @@ class _Lanes(QWidget):
     def mouseMoveEvent(self, ev) -> None:
         stop = self._stop_at(ev.position())
         self.setCursor(Qt.CursorShape.PointingHandCursor if stop else Qt.CursorShape.ArrowCursor)
-        self.setToolTip(f"{stop.source}\ncamera {stop.camera}\nbest view at {fmt_time(stop.best_time)} "
+        self.setToolTip(f"{stop.source}\ncamera {stop.camera}\n{_began(stop)}\nbest view at {fmt_time(stop.best_time)} "
                         f"(distance {fmt_distance(stop.distance)})\nclick to open this moment" if stop else "")
 
     def mousePressEvent(self, ev) -> None:

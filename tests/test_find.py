@@ -127,6 +127,44 @@ def test_journey_lists_each_identity_across_sources(indexed):
     assert [s.start_time for s in bj.stops] == sorted(s.start_time for s in bj.stops)
 
 
+def test_recording_times_are_read_from_file_names_recorders_write():
+    from datetime import datetime
+
+    from Algorithm.footage.clock import recording_start, stamp_in_name
+
+    at = datetime(2026, 12, 1, 14, 30, 5).timestamp()
+    for name in ("cam1_20261201_143005.mp4", "2026-12-01 14.30.05.mp4", "CH01_20261201143005.mp4",
+                 "video-2026-12-01T14-30-05.mkv", "/x/20250101_000000/cam1_20261201-143005.avi"):
+        assert stamp_in_name(name) == at, name
+    for name in ("clip.mp4", "20261399_999999.mp4", "x123202612011430051.mp4", "one-by-one-person-detection.mp4"):
+        assert stamp_in_name(name) is None, name  # no date, not a date, or inside a longer number
+    assert recording_start("clip.mp4", 1_000_000_000_000_000_000, 60.0).at == 1e9 - 60  # written to its end
+    assert recording_start("cam_20261201_143005.mp4", 0, 60.0).source == "file name"
+
+
+def test_a_journey_follows_the_recording_times_in_the_names_not_the_copy_times(tmp_path):
+    import cv2
+
+    cap = cv2.VideoCapture(str(PED_VIDEO))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 290)
+    frames = [cap.read()[1] for _ in range(20)]
+    clips = {"hall": "hall_20261201_140000.mp4", "door": "door_20261201_130000.mp4"}  # the door saw her first
+    for i, (cam, name) in enumerate(clips.items()):
+        (tmp_path / cam).mkdir()
+        out = cv2.VideoWriter(str(tmp_path / cam / name), cv2.VideoWriter_fourcc(*"mp4v"), 25, (1280, 720))
+        for f in frames:
+            out.write(cv2.resize(f, (1280, 720)))
+        out.release()
+        os.utime(tmp_path / cam / name, (1e9 + i, 1e9 + i))  # copied hall first: the file times say the opposite
+    eng = Engine(tmp_path / "gallery.db", Settings(keep_frames=False, sample_ft=5))
+    eng.index_all([tmp_path / "hall", tmp_path / "door"])
+    eng.register(video_frame(PED_VIDEO, 300), "walker")
+    (j,) = eng.journeys(["walker"])
+    assert [s.camera for s in j.stops] == ["door", "hall"] and {s.clock_from for s in j.stops} == {"file name"}
+    assert j.stops[1].clock - j.stops[0].clock == pytest.approx(3600, abs=2)
+    eng.close()
+
+
 def test_library_states_changed_missing_and_failed_files(tmp_path):
     folder = tmp_path / "cam α"
     folder.mkdir()

@@ -179,6 +179,7 @@ def _index(args) -> int:
 
 
 def _find(args) -> int:
+    from Algorithm.footage.clock import clock_text
     from Algorithm.outer_api import export_csv, export_json
 
     eng = _engine(args, existing=True)
@@ -203,8 +204,8 @@ def _find(args) -> int:
                               before=args.before, categories=args.categories, box=args.box):
             print(f"journey of {j.label} across {len(j.cameras)} camera(s):")
             for st in j.stops:
-                print(f"    [{st.camera}] {Path(st.source).name} {st.start_time:.1f}-{st.end_time:.1f}s "
-                      f"best at {st.best_time:.1f}s (d={max(0.0, st.distance):.3f})")
+                print(f"    {clock_text(st.clock)} (by {st.clock_from}) [{st.camera}] {Path(st.source).name} "
+                      f"{st.start_time:.1f}-{st.end_time:.1f}s best at {st.best_time:.1f}s (d={max(0.0, st.distance):.3f})")
     if args.out:
         print(f"results written to {export_json(report, args.out)}")
     if args.csv:

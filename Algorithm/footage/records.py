@@ -36,6 +36,8 @@ class JourneyStop:
     track_id: int | None
     thumbnail: bytes | None
     caution: str | None = None  # the file is gone or changed on disk since it was indexed (find's warning)
+    clock: float = 0.0  # when the sighting began, in seconds since the epoch, as footage.clock estimates it
+    clock_from: str = ""  # "file name" (a date and time in it) or "file time" (modified, less the duration)
 
 
 @dataclass(frozen=True)
