@@ -254,14 +254,20 @@ def test_play_after_finish_reviews_processing_again_asks_and_another_file_keeps_
     assert not dialogs.of("critical"), dialogs.texts()
 
 
-def test_processing_again_that_fails_shows_the_earlier_results_again(qtbot, page, dialogs, tmp_path):
+def play_a_copy(qtbot, page, tmp_path, max_frames: int):
+    """Plays a copy of the pedestrian video (which the test may then delete or replace); returns its path."""
     import shutil
 
     video = tmp_path / PED_VIDEO.name
     shutil.copyfile(PED_VIDEO, video)
-    page.max_frames = 30
+    page.max_frames = max_frames
     page.set_source(video)
     click(qtbot, page.play_btn)
+    return video
+
+
+def test_processing_again_that_fails_shows_the_earlier_results_again(qtbot, page, dialogs, tmp_path):
+    video = play_a_copy(qtbot, page, tmp_path, 30)
     qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
     first = page.report
     n_sightings = page.sightings.segment_count()
@@ -326,13 +332,7 @@ def test_stop_then_play_resumes_and_keeps_the_first_part(qtbot, page, dialogs):
 
 
 def test_a_stopped_run_whose_video_was_replaced_stops_offering_continue(qtbot, page, dialogs, tmp_path):
-    import shutil
-
-    video = tmp_path / PED_VIDEO.name
-    shutil.copyfile(PED_VIDEO, video)
-    page.max_frames = 300
-    page.set_source(video)
-    click(qtbot, page.play_btn)
+    video = play_a_copy(qtbot, page, tmp_path, 300)
     qtbot.waitUntil(lambda: page.frames_done >= 10, timeout=WAIT)
     click(qtbot, page.stop_btn)
     qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
