@@ -139,8 +139,8 @@ def test_stop_ends_the_file_as_stopped_and_keeps_its_results(qtbot, page, dialog
 
 
 def test_live_sightings_come_from_frame_events_and_the_final_ones_replace_them(qtbot, page):
-    class Run:  # stands for the search worker: the page reads only its events (and whether it is paused)
-        paused = False
+    class Run:  # stands for the search worker: the page reads only its events (and whether it is paused or stopping)
+        paused = cancel_requested = False
 
     w = page.worker = Run()
     path = str(PED_VIDEO)
@@ -151,13 +151,17 @@ def test_live_sightings_come_from_frame_events_and_the_final_ones_replace_them(q
     assert page.frames_done == 2
     qtbot.waitUntil(lambda: page.sightings.topLevelItemCount() == 1, timeout=5000)  # painted by the refresh timer
     assert page.sightings.topLevelItem(0).text(0) == "Live" and page.progress.value() == 21
+    w.cancel_requested = True  # Stop pressed: the frames still in hand must not write over "stopping"
+    page._event(w, FrameDone(FrameResult(path, 21, 0.84, [], None, 100)))
+    qtbot.waitUntil(lambda: page.progress.value() == 22, timeout=5000)
+    assert page.progress_label.text().endswith("stopping\u2026"), page.progress_label.text()
     final = FileResult(path, "video", sightings=[Sighting(1, "Final", [seg])])
     page._event(w, FileDone(0, 1, final))
     assert page.sightings.topLevelItem(0).text(0) == "Final" and page.sightings.refs()[0].best_time == 0.6
     page._event(w, Finished(SearchReport(path, files=[final])))
     assert page.report is not None and page.worker is None and page.results == [final]
     page._event(w, FrameDone(FrameResult(path, 22, 0.9, [], None, 100)))  # a finished run's stray event: ignored
-    assert page.frames_done == 2
+    assert page.frames_done == 3
 
 
 def test_reset_stops_and_clears(qtbot, page, dialogs):
