@@ -177,6 +177,14 @@ def test_find_guards_the_library_files_and_says_when_its_answer_is_not_the_foota
 
     r = cli("find", "Ann", gallery=g)
     assert r.returncode == 0 and f"{shot}: Ann" in r.stdout and "warning" not in r.stderr, r.stdout + r.stderr
+    # a query photo of nobody the detector sees, shaped as a close crop, is searched whole: said, not silent
+    from Algorithm.outer_api import read_image, write_image
+
+    write_image(tmp_path / "pane.jpg", read_image(BUS)[120:360, 380:500])  # the bus's side, no one in it
+    r = cli("find", tmp_path / "pane.jpg", gallery=g)
+    assert r.returncode == 0 and "no person was detected in pane.jpg: it was searched whole" in r.stderr, r.stderr
+    r = cli("find", BUS, "--box", BUS_MAN, gallery=g)
+    assert r.returncode == 0 and "searched whole" not in r.stderr and f"{shot}: bus.jpg" in r.stdout, r.stdout
     # re-indexed without --camera: the camera the user named stays
     assert cli("index", shot, "--force", gallery=g).returncode == 0
     assert json.loads(cli("library", "list", "--json", gallery=g).stdout)[0]["camera"] == "gate"

@@ -180,7 +180,7 @@ def _index(args) -> int:
 
 def _find(args) -> int:
     from Algorithm.footage.clock import clock_text
-    from Algorithm.outer_api import export_csv, export_json
+    from Algorithm.outer_api import export_csv, export_json, media_kind
 
     eng = _engine(args, existing=True)
     queries = [str(q) for q in args.queries]
@@ -190,6 +190,11 @@ def _find(args) -> int:
             eng.check_output(dest, queries)
     report = eng.find(queries, args.threshold, args.sources, args.after, args.before, args.categories, args.box)
     _note_unsearched(eng, report.settings.categories)
+    cat = report.settings.categories[0]  # the category find searches a photo among
+    for q in queries if args.box is None else []:
+        if media_kind(q) == "image" and eng.check_photo(q, (cat,)).verdicts[cat].whole:
+            print(f"note: no {cat} was detected in {Path(q).name}: it was searched whole, as a close crop of one "
+                  f"{cat} (--box chooses the part to search)", file=sys.stderr)
     for res in report.files:
         if res.error:
             continue
