@@ -66,7 +66,7 @@ def test_worker_plain_function_progress_and_errors(qtbot):
 
     got = []
     w = Worker(job, 5).with_progress()
-    with qtbot.waitSignal(w.finished, timeout=5000):
+    with qtbot.waitSignal(w.finished, timeout=30_000):
         pool.start(w, got.append, pytest.fail, on_progress=lambda d, t: got.append((d, t)))
     qtbot.waitUntil(lambda: not pool.busy)
     assert got[-1] == 10 and (5, 5) in got  # the last progress always arrives, then the result
@@ -80,7 +80,7 @@ def test_worker_plain_function_progress_and_errors(qtbot):
     msgs = []
     for fn in (bad_input, bug):
         w = Worker(fn)
-        with qtbot.waitSignal(w.finished, timeout=5000):
+        with qtbot.waitSignal(w.finished, timeout=30_000):
             pool.start(w, pytest.fail, msgs.append)
     assert msgs[0] == "Not a readable image: x.jpg"  # the engine's message as it is
     assert msgs[1].startswith("Unexpected error:") and "boom" in msgs[1]
@@ -95,16 +95,16 @@ def test_worker_generator_pause_resume_cancel(qtbot):
     # with_cancel: the generator is told and ends itself; the worker reads it to the end (results kept)
     w = Worker(_gen, 1000, gate).with_cancel()
     pool.start(w, results.append, pytest.fail, on_yield=values.append)
-    qtbot.waitUntil(lambda: len(values) >= 3, timeout=5000)
+    qtbot.waitUntil(lambda: len(values) >= 3, timeout=30_000)
     w.pause()
     qtbot.wait(200)
     frozen = len(values)
     qtbot.wait(300)
     assert len(values) == frozen and w.paused and w.isRunning()
     w.resume()
-    qtbot.waitUntil(lambda: len(values) > frozen, timeout=5000)
+    qtbot.waitUntil(lambda: len(values) > frozen, timeout=30_000)
     w.pause()
-    with qtbot.waitSignal(w.finished, timeout=5000):
+    with qtbot.waitSignal(w.finished, timeout=30_000):
         w.cancel()  # a paused worker wakes up to end
     qtbot.waitUntil(lambda: not pool.busy)
     assert results and results[0].startswith("stopped at") and values == list(range(len(values)))
@@ -119,5 +119,5 @@ def test_worker_generator_pause_resume_cancel(qtbot):
     w.cancel()
     gate.set()
     assert pool.shutdown(5000)
-    qtbot.waitUntil(lambda: bool(closed), timeout=5000)
+    qtbot.waitUntil(lambda: bool(closed), timeout=30_000)
     assert len(values) <= 1
