@@ -44,7 +44,7 @@ class JourneyStop:
 class Journey:
     identity_id: int
     label: str
-    stops: list[JourneyStop]  # by camera, then source, then time
+    stops: list[JourneyStop]  # in time order (footage.clock: when each file began, then the time in it)
 
     @property
     def cameras(self) -> list[str]:
