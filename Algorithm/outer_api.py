@@ -46,6 +46,7 @@ from Algorithm.evaluation.tracklets_eval import TrackletsEvaluation
 from Algorithm.evaluation.tracks_eval import TracksEvaluation
 from Algorithm.footage import find as _find
 from Algorithm.footage import similar as _similar
+from Algorithm.footage.clock import clock_text
 from Algorithm.footage.journey import journeys as _journeys
 from Algorithm.footage.records import IndexSummary, Journey, JourneyStop, LibrarySource, SimilarTrack
 from Algorithm.footage.reembed import reembed as _reembed
@@ -117,7 +118,7 @@ __all__ = [
     "Segment", "Sighting", "ModelSummary", "ReidModelInfo", "ReidModelChoice", "ModelAdded",
     "SearchEvent", "FileStarted", "FrameDone", "FileDone", "Finished",
     "DeviceOption", "device_options", "CATEGORIES", "rules",
-    "list_media", "media_kind", "source_problem",
+    "list_media", "media_kind", "source_problem", "clock_text",
     "read_image", "write_image", "video_info", "video_frames", "read_video_frame", "VideoInfo",
     "export_json", "export_csv", "export_annotated_video", "draw_boxes", "identity_color", "read_results_json", "FrameBoxes",
     "iou",

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPalette, QPen
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
 
-from Algorithm.outer_api import Journey, JourneyStop
+from Algorithm.outer_api import Journey, JourneyStop, clock_text
 from GUI.widgets import fmt_distance, fmt_time, jpeg_pixmap, qcolor
 
 LANE_LABEL_W = 120
@@ -20,7 +20,7 @@ GAP_X, LANE_H = 22, THUMB_H + TEXT_H + 18
 
 def _began(stop: JourneyStop) -> str:
     """When the sighting began, and how that is known: stops are in this order."""
-    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stop.clock))
+    at = clock_text(stop.clock)
     if stop.clock_from == "file name":
         return f"began {at} (by the date and time in the file's name)"
     return f"began about {at} (by the file's modification time: a copied file has the copy's time)"

@@ -179,8 +179,7 @@ def _index(args) -> int:
 
 
 def _find(args) -> int:
-    from Algorithm.footage.clock import clock_text
-    from Algorithm.outer_api import export_csv, export_json, media_kind
+    from Algorithm.outer_api import clock_text, export_csv, export_json, media_kind
 
     eng = _engine(args, existing=True)
     queries = [str(q) for q in args.queries]
