@@ -153,7 +153,8 @@ def main() -> int:
     import tempfile
 
     cams = Path(tempfile.mkdtemp(prefix="reid-shots-"))
-    for cam, name in (("entrance", "entrance_0900.mp4"), ("lobby", "lobby_0915.mp4")):
+    # named as recorders write them: the journey follows these times (lobby first), not the order of the copies
+    for cam, name in (("entrance", "entrance_20261201_091500.mp4"), ("lobby", "lobby_20261201_090000.mp4")):
         (cams / cam).mkdir()
         shutil.copyfile(PED_VIDEO, cams / cam / name)
         engine.index_all(cams / cam / name, max_frames=460)
