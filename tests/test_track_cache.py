@@ -46,8 +46,29 @@ def _select(cache, frame, boxes, settled=lambda t: False):
     return todo
 
 
+def test_a_new_track_is_first_looked_at_once_seen_for_a_fifth_of_a_second():
+    """People behind others flicker into short tracks in a crowd: a track seen for less than 0.2 s of video is not
+    looked at (on the synthetic crowd, 41 of 191 tracks lived 5 frames or fewer at 30 fps)."""
+    assert CachePolicy.for_video(30.0, 1).settle_frames == 6 and CachePolicy.for_video(10.0, 1).settle_frames == 2
+    assert CachePolicy.for_video(10.0, 3).settle_frames == 3  # whole processed frames: the nearest to 0.2 s
+    assert CachePolicy.for_video(10.0, 5).settle_frames == 0  # under half a processed frame: on its first
+    assert CachePolicy().settle_frames == 0  # photos and untracked runs
+    walker = (300, 200, 380, 420)
+    flicker = TrackCache(CachePolicy.for_video(30.0, 1))
+    assert not any(_select(flicker, f, [walker]) for f in range(6))  # gone after 5 frames: never looked at
+    stays = TrackCache(CachePolicy.for_video(30.0, 1))
+    assert [f for f in range(20) if _select(stays, f, [walker])] == [6]
+    short = TrackCache(CachePolicy.for_video(30.0, 1))  # a clip that ends first: its last frame is looked at
+    assert [f for f in range(4) if short.select(f, [0], np.asarray([walker], float), W, H, last=f == 3)] == [3]
+    car = TrackCache(CachePolicy.for_video(30.0, 1))  # vehicles are looked at at once (track_cache.py says why)
+    assert car.select(0, [0], np.asarray([walker], float), W, H, categories=["vehicle"]) == [0]
+    cut = (0, 200, 80, 420)  # cut by the frame edge: the longer of the two waits
+    slow = TrackCache(CachePolicy.for_video(10.0, 1))
+    assert [f for f in range(10) if _select(slow, f, [cut])] == [5]
+
+
 def test_a_hidden_person_is_looked_at_when_they_come_out_or_after_the_wait():
-    cache = TrackCache(CachePolicy.for_video(30.0, 1))
+    cache = TrackCache(CachePolicy.for_video(30.0, 1, settle_s=0))
     front = (600, 200, 700, 500)
     behind = (610, 210, 700, 480)
     assert _select(cache, 0, [front, behind]) == [0]  # only the one in front: the other crop shows him
@@ -55,7 +76,7 @@ def test_a_hidden_person_is_looked_at_when_they_come_out_or_after_the_wait():
     out = (760, 210, 850, 480)  # stepped out: a clean view, looked at at once
     assert _select(cache, 2, [front, out]) == [1]
     # someone hidden all along is still looked at once the wait is over
-    cache = TrackCache(CachePolicy.for_video(30.0, 1))
+    cache = TrackCache(CachePolicy.for_video(30.0, 1, settle_s=0))
     got = [(f, _select(cache, f, [front, behind])) for f in range(8)]
     assert [f for f, todo in got if 1 in todo] == [5], got
 
@@ -64,8 +85,8 @@ def test_an_unmatched_track_is_re_looked_at_a_second_apart_at_30_fps_and_only_on
     cache = TrackCache(CachePolicy.for_video(30.0, 1))
     walker = (300, 200, 380, 420)
     looks = [f for f in range(200) if _select(cache, f, [walker])]
-    assert looks == [0, 30, 90], looks  # then 1 s, 2 s later (the next would be at 210)
-    cache = TrackCache(CachePolicy.for_video(30.0, 1))
+    assert looks == [6, 36, 96], looks  # once seen 0.2 s, then 1 s, 2 s later (the next would be at 216)
+    cache = TrackCache(CachePolicy.for_video(30.0, 1, settle_s=0))
     assert _select(cache, 0, [walker]) == [0]
     blocker = (305, 210, 385, 420)  # someone in front of him when the re-look is due
     assert not any(0 in _select(cache, f, [walker, blocker]) for f in range(1, 60))
@@ -75,11 +96,11 @@ def test_an_unmatched_track_is_re_looked_at_a_second_apart_at_30_fps_and_only_on
     assert [f for f in range(0, 200, 5) if _select(cache, f, [walker])] == [0, 10, 30, 70]
     # a matched track is not re-looked at
     cache = TrackCache(CachePolicy.for_video(30.0, 1))
-    assert [f for f in range(200) if _select(cache, f, [walker], settled=lambda t: True)] == [0]
+    assert [f for f in range(200) if _select(cache, f, [walker], settled=lambda t: True)] == [6]
 
 
 def test_a_chosen_crop_waits_for_a_batch_and_its_track_is_not_chosen_again_meanwhile():
-    policy = CachePolicy.for_video(30.0, 1)
+    policy = CachePolicy.for_video(30.0, 1, settle_s=0)
     assert policy.batch_wait_frames == 6  # 0.2 s of video
     cache = TrackCache(policy)
     walker = (300, 200, 380, 420)
@@ -125,13 +146,14 @@ def walker_engine(tmp_path_factory):
 
 @pytest.mark.parametrize("then", ["leaves", "the-run-ends"])
 def test_a_look_that_waited_for_a_batch_still_finds_its_person(walker_engine, then):
-    """A crop waits up to 0.2 s of video for others (look_queue.py). The registered walker is in view for two
-    frames only: his look is embedded after he has left (and searched though no box of his is in that frame),
-    or when the run ends before the wait is over (embedded before the tracks are resolved)."""
+    """A crop waits up to 0.2 s of video for others (look_queue.py). The registered walker is in view for three
+    frames only (his first look is on the third, once seen 0.2 s): his look is embedded after he has left (and
+    searched though no box of his is in that frame), or when the run ends before the wait is over (embedded before
+    the tracks are resolved)."""
     from Algorithm.pipeline.session import CategoryModel, Source, Stages, VideoSession
 
     eng = walker_engine
-    frames = [video_frame(PED_VIDEO, 100), video_frame(PED_VIDEO, 101)]
+    frames = [video_frame(PED_VIDEO, i) for i in (100, 101, 102)]
     empty = np.full_like(frames[0], 128)  # nobody
     if then == "leaves":
         frames += [empty] * 5
@@ -141,8 +163,8 @@ def test_a_look_that_waited_for_a_batch_still_finds_its_person(walker_engine, th
                            Source(str(PED_VIDEO), "video", w, h, 10.0, len(frames)))
     assert session.cache.policy.batch_wait_frames == 2
     live = [session.step(f, i) for i, f in enumerate(frames)]
-    assert not any(b.match for b in live[0].boxes)  # the first look waits
+    assert not any(b.match for f in live[:3] for b in f.boxes)  # the first look waits
     res = session.finish()
     assert res.stats.reid_crops >= 1
     assert [(fr.frame_index, [b.match.label for b in fr.matches]) for fr in res.frames] == [
-        (0, ["Walker100"]), (1, ["Walker100"])]
+        (0, ["Walker100"]), (1, ["Walker100"]), (2, ["Walker100"])]

@@ -320,7 +320,10 @@ class VideoSession:
         looked = looked or {}
         h, w = frame.shape[:2]
         hidden = hidden_boxes(dets.xyxy)  # once a frame: for choosing the crops and for their quality
-        todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled, hidden=hidden)) | set(looked)
+        n, step = self.source.frame_count, max(1, stages.settings.sample_ft)
+        last = n > 0 and idx >= n - step  # a clip shorter than a track's settling time still has its people named
+        todo = set(cache.select(idx, dets.track_id, dets.xyxy, w, h, settled=resolver.settled, hidden=hidden,
+                                last=last, categories=dets.category)) | set(looked)
         for cat in stages.settings.categories:
             rows = sorted(i for i in todo if dets.category[i] == cat)
             if not rows:

@@ -27,6 +27,12 @@ HIDDEN_COVER = 0.5
 class CachePolicy:
     better_ratio: float = 1.25  # a new crop must beat the best one so far by this factor to be embedded
     wait_frames: int = 5  # a track cut by the frame edge waits this long for a clean crop before embedding anyway
+    # A new track's first look waits this long: in a crowd, people behind others flicker into a track for a few
+    # frames and out again, and a look at each cost more than the tracker (bench/README.md, section 1). People
+    # only: with the generic vehicle model, whose threshold sits among look-alikes, a later first crop of another
+    # car matched the car registered on the traffic video (0.097 against 0.10).
+    settle_frames: int = 0
+    settle_categories: tuple[str, ...] = ("person",)
     keep_best: int = 3  # crops averaged into the track feature
     max_embeds: int = 5  # per track, besides the periodic refresh
     refresh_frames: int = 0  # also re-embed after this many frames (0: never)
@@ -41,17 +47,20 @@ class CachePolicy:
 
     @classmethod
     def for_video(cls, fps: float, sample_ft: int, wait_s: float = 0.5, retry_s: float = 1.0,
-                  batch_s: float = 0.2, **kw) -> "CachePolicy":
+                  batch_s: float = 0.2, settle_s: float = 0.2, **kw) -> "CachePolicy":
         """The policy for this video, in the video's frame numbers (what the session passes, whatever sampleFt
         skips): re-looks every `retry_s` seconds of video, and a poor first view waits at most `wait_s` and at
         most 5 processed frames (a car crossing a 60 fps view in 11 frames, cut by the edge all along, must still
         be looked at). At the 10 fps of the pedestrian video, sampleFt 1, these are the frame counts the policy
         was tuned with: 5 and 10. A chosen crop waits at most `batch_s` for others to be embedded with (a name
-        appears that much later while the video plays; the results are the same)."""
+        appears that much later while the video plays; the results are the same). A new track is first looked at
+        once seen for `settle_s`, rounded to whole processed frames (none under half of one): a track seen for
+        less is never named (in a crowd, mostly people behind others flickering in and out)."""
         per_s, step = fps or 10.0, max(1, sample_ft)
         wait = max(step, min(cls.wait_frames * step, round(wait_s * per_s)))
+        settle = step * round(settle_s * per_s / step)
         return cls(wait_frames=wait, retry_frames=max(step, round(retry_s * per_s)),
-                   batch_wait_frames=round(batch_s * per_s), **kw)
+                   batch_wait_frames=round(batch_s * per_s), settle_frames=settle, **kw)
 
 
 @dataclass
@@ -99,10 +108,12 @@ class TrackCache:
         self.tracks: dict[int, _Track] = {}
         self.total_tracks = 0
 
-    def select(self, frame_idx: int, track_ids, boxes, width: int, height: int, settled=None, hidden=None) -> list[int]:
+    def select(self, frame_idx: int, track_ids, boxes, width: int, height: int, settled=None, hidden=None,
+               last: bool = False, categories=None) -> list[int]:
         """Indices (into this frame's boxes) whose crops should be embedded now. `settled(track_id)` says
         whether a track already has its identity (no retries then); `hidden`: hidden_boxes(boxes), if the caller
-        has it already."""
+        has it already; `last`: the video's last frame (a track the end cut short is looked at before it settled);
+        `categories`: each box's (the settling time is for policy.settle_categories; all boxes when None)."""
         p = self.policy
         todo = []
         hidden = hidden_boxes(boxes) if hidden is None else hidden
@@ -117,7 +128,9 @@ class TrackCache:
                 continue
             q, cut = crop_quality(box, width, height, hidden=bool(hidden[i]))
             if t.feature is None:
-                if not cut or frame_idx - t.first_frame >= p.wait_frames:
+                age = frame_idx - t.first_frame
+                settle = p.settle_frames if categories is None or categories[i] in p.settle_categories else 0
+                if last or (age >= settle and (not cut or age >= p.wait_frames)):
                     todo.append(i)
             elif q >= t.best_quality * p.better_ratio and t.embeds < p.max_embeds:
                 todo.append(i)
