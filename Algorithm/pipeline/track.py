@@ -74,6 +74,8 @@ def _byte_tracker_class():
             return dists
 
         def _apply_matches(self, matches, pool, detections, activated, refind):
+            if not hasattr(BYTETracker, "_apply_match"):  # another ultralytics release: its own way
+                return super()._apply_matches(matches, pool, detections, activated, refind)
             pairs = [(pool[i], detections[j]) for i, j in matches]
             tracked = [t.state == TrackState.Tracked for t, _ in pairs]
             if sum(tracked) < 2 or pairs[0][0].angle is not None:
