@@ -1,6 +1,8 @@
 """Multi-object tracking with ultralytics' ByteTrack / BoT-SORT, fed by our own detections."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from Algorithm.types import Detections
@@ -53,6 +55,7 @@ def _boxes_xyxy(tracks) -> list[np.ndarray]:
     return list(b)
 
 
+@functools.cache
 def _byte_tracker_class():
     """ultralytics' BYTETracker with the per-track Python loops of its hot path done as array operations.
 
@@ -74,8 +77,6 @@ def _byte_tracker_class():
             return dists
 
         def _apply_matches(self, matches, pool, detections, activated, refind):
-            if not hasattr(BYTETracker, "_apply_match"):  # another ultralytics release: its own way
-                return super()._apply_matches(matches, pool, detections, activated, refind)
             pairs = [(pool[i], detections[j]) for i, j in matches]
             tracked = [t.state == TrackState.Tracked for t, _ in pairs]
             if sum(tracked) < 2 or pairs[0][0].angle is not None:
@@ -101,6 +102,8 @@ def _byte_tracker_class():
                 t.score, t.cls, t.idx = d.score, d.cls, d.idx
                 activated.append(t)
 
+    if not hasattr(BYTETracker, "_apply_match"):  # another ultralytics release: its own way of applying matches
+        del BatchedBYTETracker._apply_matches
     return BatchedBYTETracker
 
 
