@@ -40,7 +40,7 @@ def _select(cache, frame, boxes, settled=lambda t: False):
     tids = list(range(len(boxes)))
     todo = cache.select(frame, tids, np.asarray(boxes, float), W, H, settled=settled)
     if todo:  # as the session does: the chosen rows get their (here: made-up) features
-        feats = np.eye(8, dtype=np.float32)[[tids[i] for i in todo]]
+        feats = np.eye(max(8, len(boxes)), dtype=np.float32)[[tids[i] for i in todo]]
         rows = np.asarray(boxes, float)[todo]
         cache.update(frame, [tids[i] for i in todo], rows, feats, W, H, hidden_boxes(boxes)[todo])
     return todo
@@ -97,6 +97,17 @@ def test_an_unmatched_track_is_re_looked_at_a_second_apart_at_30_fps_and_only_on
     # a matched track is not re-looked at
     cache = TrackCache(CachePolicy.for_video(30.0, 1))
     assert [f for f in range(200) if _select(cache, f, [walker], settled=lambda t: True)] == [6]
+
+
+def test_in_a_crowd_re_looks_wait_their_turn():
+    """Re-looks at people with no name yet cost most in a crowd of strangers (136 of 458 looks on 900 frames of the
+    synthetic crowd): with more than 6 people in view their waits grow in proportion."""
+    walker = (300, 200, 380, 420)
+    crowd = [walker] + [(20 + 100 * k, 450, 80 + 100 * k, 600) for k in range(11)]  # 12 apart, none hidden
+    cache = TrackCache(CachePolicy.for_video(30.0, 1))
+    assert [f for f in range(200) if 0 in _select(cache, f, crowd)] == [6, 66, 186]  # twice the waits of 1 s, 2 s
+    cache = TrackCache(CachePolicy.for_video(30.0, 1))
+    assert [f for f in range(200) if 0 in _select(cache, f, crowd[:6])] == [6, 36, 96]  # six in view: as alone
 
 
 def test_a_chosen_crop_waits_for_a_batch_and_its_track_is_not_chosen_again_meanwhile():

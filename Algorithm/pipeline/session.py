@@ -297,7 +297,9 @@ class VideoSession:
     def _check_stretches(self, idx: int, frame: np.ndarray, dets: Detections) -> dict[int, np.ndarray]:
         """Tracks found again after a gap, or whose box jumped: embeds their crop and starts a new stretch
         where it is farther from the stretch's feature than the match threshold. Returns row -> feature."""
-        rows = self.stretches.to_check(idx, dets.track_id, dets.xyxy)
+        # a stretch not looked at yet has no feature to compare with: its first look comes as any track's does
+        rows = [i for i in self.stretches.to_check(idx, dets.track_id, dets.xyxy)
+                if self.cache.feature(self.stretches.current(int(dets.track_id[i])))[0] is not None]
         looked: dict[int, np.ndarray] = {}
         for cat in self.stages.settings.categories:
             cat_rows = [i for i in rows if dets.category[i] == cat]
