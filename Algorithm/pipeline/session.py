@@ -298,19 +298,17 @@ class VideoSession:
         """Tracks found again after a gap, or whose box jumped: embeds their crop and starts a new stretch
         where it is farther from the stretch's feature than the match threshold. Returns row -> feature."""
         # a stretch not looked at yet has no feature to compare with: its first look comes as any track's does
-        rows = [i for i in self.stretches.to_check(idx, dets.track_id, dets.xyxy)
-                if self.cache.feature(self.stretches.current(int(dets.track_id[i])))[0] is not None]
+        olds = {i: old for i in self.stretches.to_check(idx, dets.track_id, dets.xyxy)
+                if (old := self.cache.feature(self.stretches.current(int(dets.track_id[i])))[0]) is not None}
         looked: dict[int, np.ndarray] = {}
         for cat in self.stages.settings.categories:
-            cat_rows = [i for i in rows if dets.category[i] == cat]
+            cat_rows = [i for i in olds if dets.category[i] == cat]
             if not cat_rows:
                 continue
             cm = self.stages.models[cat]
             for i, f in zip(cat_rows, cm.extractor.embed_boxes(frame, dets.xyxy[cat_rows])):
-                tid = int(dets.track_id[i])
-                old, _ = self.cache.feature(self.stretches.current(tid))
-                if old is not None and 1.0 - float(f @ old) >= cm.threshold:
-                    self.stretches.split(tid)
+                if 1.0 - float(f @ olds[i]) >= cm.threshold:
+                    self.stretches.split(int(dets.track_id[i]))
                 looked[i] = f
         return looked
 
