@@ -220,7 +220,7 @@ class Engine:
     def detector(self) -> Detector:
         with self._lock:
             if self._detector is None:
-                spec, dev = self._registry.get(self._registry.detector), self.device
+                spec, dev = self._registry.detector_spec(), self.device
                 path = self._registry.path_of(spec.name)
                 self._detector = _shared_model(("detector", repr(spec), str(path), dev), lambda: Detector(spec, path, dev))
             return self._detector
@@ -261,7 +261,7 @@ class Engine:
 
     def model_summary(self) -> ModelSummary:
         """Which model serves which category, without loading any model (cheap, for labels in the GUI)."""
-        det = self._registry.get(self._registry.detector)
+        det = self._registry.detector_spec()
         return ModelSummary(det.name, det.title or det.name, {c: self._reid_info(c, False) for c in CATEGORIES})
 
     def speed_caution(self, speed: str | None = None, categories=None) -> str:
@@ -274,14 +274,20 @@ class Engine:
 
     def device_caution(self) -> str:
         """What to tell the user when the device asked for cannot be used (empty: nothing)."""
-        if self.settings.device != "cuda" or self.device == "cuda":
+        if self.device == "cuda":
+            det = self._registry.detector_spec()
+            if det.name != self._registry.detector:  # the INT8 file: ONNX Runtime has no CUDA kernel for its convolutions
+                return (f"The detector's copy for the GPU is not built, so its convolutions run on the CPU: run the "
+                        f"install again (or `python -m Algorithm models fetch`) to build '{self._registry.detector}'")
+            return ""
+        if self.settings.device != "cuda":
             return ""
         reason = next(o.reason for o in device_options() if o.name == "cuda")
         return f"CUDA is not available ({reason}); running on the CPU"
 
     def model_info(self) -> ModelSummary:
         """model_summary with the providers and feature sizes filled in (loads the models)."""
-        det = self._registry.get(self._registry.detector)
+        det = self._registry.detector_spec()
         return ModelSummary(det.name, det.title or det.name, {c: self._reid_info(c, True) for c in CATEGORIES},
                             self.detector().provider)
 

@@ -49,6 +49,8 @@ def main(argv=None) -> int:
     ap.add_argument("--crowd", action="store_true", help="the synthetic crowd of bench/crowd_video.py (a dense scene)")
     ap.add_argument("--reid", default="", help="person ReID model (default: the active one, models.json)")
     ap.add_argument("--backend", choices=["", "onnx", "ultralytics"], default="", help="detector backend (default: models.json)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"],
+                    help="where the detector (and an ONNX ReID model) runs; default cpu")
     ap.add_argument("--no-breakdown", action="store_true", help="do not time the stages of the pipeline")
     args = ap.parse_args(argv)
     C.header("bench_pipeline: full search fps / detection-alone fps", ["bench/bench_pipeline.py", *(argv or sys.argv[1:])])
@@ -60,7 +62,7 @@ def main(argv=None) -> int:
     from Algorithm.outer_api import Engine, Settings
 
     # exact: the detector on every processed frame, the overhead of the rest measured against it
-    settings = Settings(device="cpu", sample_ft=args.step, speed="exact")
+    settings = Settings(device=args.device, sample_ft=args.step, speed="exact")
     tmp = Path(tempfile.mkdtemp(prefix="reid-bench-"))
     if args.crowd:
         import crowd_video

@@ -117,4 +117,6 @@ def test_closed_set_on_mot17_keeps_its_precision_and_recall():
     res = evaluate_tracks(MOT, lambda p: Engine(p, Settings(keep_frames=False)), threshold)
     o = res.overall
     print(f"closed set MOT17-mini at {threshold}: precision {o.precision}, recall among detected {o.recall_given_detected}")
-    assert o.precision >= 0.98 and o.recall_given_detected >= 0.96
+    # 114 of 178 right with the INT8 detector and with its float copy; among detected 0.966 and 0.958 only because the
+    # copy detects one more of the 178 (119 against 118), so recall is held in absolute terms too
+    assert o.precision >= 0.98 and o.recall >= 0.635 and o.recall_given_detected >= 0.95

@@ -90,6 +90,8 @@ def _provision_built(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -
     Or an INT8 copy of another model of the manifest, quantised here (models/quantize.py)."""
     if spec.build.get("quantize"):
         return _provision_quantized(spec, source_dir, dest_dir)
+    if spec.build.get("dequantize"):
+        return _provision_dequantized(spec, source_dir, dest_dir)
     dest = dest_dir / spec.file
     if dest.is_file():
         return "present"
@@ -120,6 +122,21 @@ def _provision_quantized(spec: ModelSpec, source_dir: Path | None, dest_dir: Pat
     return f"built (INT8 from {base.name}, {res.crops} calibration crops, cosine to it {res.cosine_mean:.3f}, {res.seconds:.0f} s)"
 
 
+def _provision_dequantized(spec: ModelSpec, source_dir: Path | None, dest_dir: Path) -> str:
+    """The quantised base detector is provisioned like any other (sha256-checked), then its float copy made here
+    (models/dequantize.py); a copy made from the same base file is left alone."""
+    from Algorithm.models import dequantize
+
+    base = load_registry().get(spec.build["base"])
+    provision(base, source_dir, dest_dir)
+    dest = dest_dir / spec.file
+    base_sha = base.sha256 or sha256_of(dest_dir / base.file)
+    if dequantize.is_current(dest, base_sha):
+        return "present"
+    res = dequantize.build(dest_dir / base.file, dest, base_sha)
+    return f"built (float copy of {base.name}, {res.convs} convolutions)"
+
+
 def main(action: str, source: Path | None = None, dest_dir: Path = MODELS_DIR) -> int:
     reg = load_registry()
     if source is None and os.environ.get("REID_MODELS_DIR"):
@@ -139,7 +156,7 @@ def main(action: str, source: Path | None = None, dest_dir: Path = MODELS_DIR) -
                 state = f"ok ({path})"
             print(f"  {spec.name}: {state}")
         except ModelError as e:
-            if spec.build.get("quantize"):  # an optional faster copy: its base model serves without it
+            if spec.build.get("base"):  # an optional faster copy: its base model serves without it
                 print(f"  {spec.name}: not built (optional; {spec.build['base']} works without it): {e}", file=sys.stderr)
                 continue
             failed += 1

@@ -55,7 +55,8 @@ class ModelSpec:
     # A model built here from a checkpoint: {"arch": name in models/archs, "from": {file, sha256, size, url,
     # member, archive_sha256}}. `file` is then the ONNX export, made at install with a parity check. Or
     # {"quantize": "int8", "base": model name, "calibration": {...}, "min_cosine": c}: an INT8 copy of the base
-    # model, quantised at install (models/quantize.py).
+    # model, quantised at install (models/quantize.py). Or {"dequantize": true, "base": model name}: the float copy of
+    # a dynamically quantised ONNX detector, made at install (models/dequantize.py).
     build: dict = field(default_factory=dict)
 
     @classmethod
@@ -129,6 +130,15 @@ class Registry:
         except KeyError:
             raise ModelError(f"No model named '{name}' in the model config ({MANIFEST_PATH}); its models: "
                              f"{', '.join(sorted(self.models))}") from None
+
+    def detector_spec(self) -> ModelSpec:
+        """The active detector, or the model it is built from while the built copy is not in place (an install
+        that predates the copy, or a build that failed): the base gives the same people, more slowly."""
+        spec = self.get(self.detector)
+        base = spec.build.get("base") if spec.build else None
+        if base and not self.is_installed(spec.name) and base in self.models and self.is_installed(base):
+            return self.get(base)
+        return spec
 
     def reid_for(self, category: str) -> ModelSpec:
         if category not in self.reid:
