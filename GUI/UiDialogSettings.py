@@ -104,7 +104,7 @@ class SettingsDialog(QDialog):
             apply_range(spin, THRESHOLD_RANGE)
             own = s.threshold_for(c)
             spin.setValue(float(own) if own is not None else defaults[c])
-            use = QCheckBox(f"Model's default ({defaults[c]:.2f})")
+            use = QCheckBox(f"Model's default ({defaults[c]:.3g})")  # 0.094, not 0.09
             use.setChecked(own is None)
             use.toggled.connect(self._refresh)
             self.thresholds[c], self.use_defaults[c] = spin, use
@@ -202,7 +202,7 @@ class SettingsDialog(QDialog):
             text = f"Trained on {m.trained_on}." if m.trained_on else ""
         if m.quality:
             text += f" Measured: {m.quality}."
-        text += f" Default threshold {m.threshold:.2f}."
+        text += f" Default threshold {m.threshold:.3g}."
         if not m.installed:
             text += (" <b>Not installed on this machine: run the install again (or <code>python -m Algorithm models "
                      "fetch</code>), which says why it could not be made.</b>")

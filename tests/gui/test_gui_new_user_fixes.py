@@ -149,6 +149,8 @@ def test_settings_dialog_per_category_round_trip_and_help_text(qtbot, gui_engine
     dlg.show()
     qtbot.waitExposed(dlg)
     assert set(dlg.thresholds) == {"person", "vehicle"}
+    for c in ("person", "vehicle"):  # the default as the spin box holds it (0.094 once read "0.09")
+        assert f"({gui_engine.default_threshold(c):.3f}".rstrip("0") in dlg.use_defaults[c].text()
     dlg.use_defaults["vehicle"].setChecked(False)
     dlg.thresholds["vehicle"].setValue(0.31)
     assert dlg.use_defaults["person"].isChecked() and not dlg.thresholds["person"].isEnabled()
