@@ -22,20 +22,20 @@ import _common as C  # the asset paths and the environment
 
 def mot_scores(det, min_vis: float) -> tuple[float, float, int]:
     """(recall, precision, pedestrians) of `det` on every MOT17-mini frame with ground truth."""
-    import cv2
-
+    from Algorithm.evaluation.datasets import mot_frames, mot_sequences, read_mot_gt
     from Algorithm.geometry import iou_matrix
+    from Algorithm.media import read_image
 
     tp = fp = fn = 0
-    for seq in sorted(p for p in C.MOT.iterdir() if (p / "gt" / "gt.txt").is_file()):
-        gt = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",", ndmin=2)
-        for img_path in sorted((seq / "img1").glob("*.jpg")):
-            g = gt[(gt[:, 0] == int(img_path.stem)) & (gt[:, 7] == 1)]
+    for seq in mot_sequences(C.MOT):
+        gt = read_mot_gt(seq)
+        for frame, img_path in mot_frames(seq).items():
+            g = gt[(gt[:, 0] == frame) & (gt[:, 7] == 1)]
             if not len(g):
                 continue
             boxes = np.c_[g[:, 2], g[:, 3], g[:, 2] + g[:, 4], g[:, 3] + g[:, 5]]
             visible = g[:, 8] >= min_vis
-            d = det(cv2.imread(str(img_path)), ("person",))
+            d = det(read_image(img_path), ("person",))
             free = np.ones(len(boxes), bool)
             m = iou_matrix(d.xyxy, boxes) if len(d) else np.zeros((0, len(boxes)))
             for k in np.argsort(-d.conf, kind="stable"):  # greedy, most confident first

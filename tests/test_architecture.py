@@ -27,8 +27,9 @@ BENCH_INTERNALS: dict[str, set[str]] = {
     # ultralytics vs direct ONNX Runtime: Detectors built from the registry's specs, on the same photos
     "bench/bench_detectors.py": {"Algorithm.media", "Algorithm.models.registry", "Algorithm.pipeline.detect"},
     # two detector models side by side (the INT8 file and its float copy): Detectors built from the registry's specs,
-    # their boxes matched by IoU
-    "bench/bench_detector_models.py": {"Algorithm.geometry", "Algorithm.models.registry", "Algorithm.pipeline.detect"},
+    # their boxes matched by IoU, recall on MOT17-mini read by the evaluation's own readers
+    "bench/bench_detector_models.py": {"Algorithm.evaluation.datasets", "Algorithm.geometry", "Algorithm.media",
+                                       "Algorithm.models.registry", "Algorithm.pipeline.detect"},
     # open-set quality: the open-set evaluation itself (the labels of the bench's video); --legacy-tracking patches
     # the session's tracker settings for before/after figures
     "bench/bench_openset.py": {"Algorithm.evaluation.openset_eval", "Algorithm.pipeline.session"},

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from Algorithm.errors import ModelError
+from Algorithm.models.quantize import stamp_path  # the one naming of a built model's stamp (<model>.build.json)
 
 # Integer operators that no longer appear in a dequantised model.
 INTEGER_OPS = ("ConvInteger", "DynamicQuantizeLinear", "MatMulInteger")
@@ -34,11 +35,6 @@ class DequantizeResult:
     path: Path
     convs: int  # ConvInteger nodes turned into Conv
     ops: tuple[str, ...]  # the operator types of the float model, sorted
-
-
-def stamp_path(dest: Path) -> Path:
-    """The file beside a built copy that records which base file it was made from (another base rebuilds it)."""
-    return dest.with_suffix(".build.json")
 
 
 def is_current(dest: Path, base_sha256: str) -> bool:
