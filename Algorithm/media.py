@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import queue
@@ -415,6 +416,23 @@ _END = object()
 class _Failed:
     def __init__(self, error: BaseException):
         self.error = error
+
+
+def batches(items: Iterator, size: int) -> Iterator[list]:
+    """`items` in lists of `size` (the last one shorter): a video's frames for a detector that takes several. Where
+    `items` raises (a damaged stream), the items read before are given first, then the error."""
+    items = iter(items)
+    while True:
+        chunk = []
+        try:
+            chunk.extend(itertools.islice(items, max(1, size)))
+        except Exception:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
+        yield chunk
 
 
 def read_ahead(frames: Iterator, depth: int = READ_AHEAD) -> Iterator:

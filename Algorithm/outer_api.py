@@ -919,12 +919,13 @@ class Engine:
         with media.VideoReader(path, hw_decode=s.hw_decode) as video:
             total = video.info.frame_count
             stop = None if max_frames is None else max_frames
-            for idx, frame in video.frames(step=s.sample_ft, stop=stop):
+            for chunk in media.batches(video.frames(step=s.sample_ft, stop=stop), det.batch_size):
                 if cancel and cancel():
                     raise Cancelled("Stopped")
-                log.frames[idx] = det(frame, s.categories, s.det_conf)
-                if progress:
-                    progress(idx + 1, stop or total)
+                for (idx, _), dets in zip(chunk, det.detect_many([f for _, f in chunk], s.categories, s.det_conf)):
+                    log.frames[idx] = dets
+                    if progress:
+                        progress(idx + 1, stop or total)
         return log
 
     # -- evidence ---------------------------------------------------------------------------------

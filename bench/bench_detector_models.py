@@ -8,6 +8,11 @@ pedestrian less than `--min-vis` visible counts neither way.
 
     python bench/bench_detector_models.py
     python bench/bench_detector_models.py --models yolov8n_int8,yolox_nano --device cuda
+    python bench/bench_detector_models.py --batches 1,2,4,8    # the app's detector, frames several at a time
+
+`--batches`: the same frames through the second model in batches of each size (the sizes take turns over every
+group of 8 frames), ms a frame for each, and whether every frame's boxes equal those it gets alone. This is what
+chooses DETECT_BATCH in Algorithm/pipeline/detect.py.
 """
 from __future__ import annotations
 
@@ -49,12 +54,41 @@ def mot_scores(det, min_vis: float) -> tuple[float, float, int]:
     return tp / max(1, tp + fn), tp / max(1, tp + fp), tp + fn
 
 
+def batch_sizes(det, name: str, frames, cats, sizes: list[int]) -> int:
+    """ms a frame of `det` in batches of each size, the sizes taking turns over groups of 8 frames (so each sees the
+    same frames and the same state of the machine); the boxes compared with each frame's alone."""
+    group = 8
+    frames = frames[: len(frames) // group * group]
+    det.detect_many(frames[:max(sizes)], cats)  # warm-up (the largest batch allocates)
+    secs, same = dict.fromkeys(sizes, 0.0), dict.fromkeys(sizes, True)
+    for g in range(0, len(frames), group):
+        chunk = frames[g : g + group]
+        alone = None
+        for k in range(len(sizes)):
+            size = sizes[(k + g // group) % len(sizes)]  # who goes first rotates
+            t0 = time.perf_counter()
+            got = [d for i in range(0, group, size) for d in det.detect_many(chunk[i : i + size], cats)]
+            secs[size] += time.perf_counter() - t0
+            if alone is None:
+                alone = [det(f, cats) for f in chunk]
+            same[size] &= all(np.array_equal(a.xyxy, b.xyxy) and np.array_equal(a.conf, b.conf) for a, b in zip(alone, got))
+    ms = {b: s * 1000 / len(frames) for b, s in secs.items()}
+    print(f"   {name} ({det.provider}, batch axis {'free' if det.batch_size > 1 else 'fixed'}), {len(frames)} frames:")
+    for b in sizes:
+        print(f"     batches of {b}: {ms[b]:6.1f} ms a frame ({ms[sizes[0]] / ms[b]:.2f}x), boxes as alone: {same[b]}")
+    best = min(ms, key=ms.get)
+    print(f"RESULT batch_best={best} " + " ".join(f"ms_{b}={ms[b]:.1f}" for b in sizes)
+          + f" same_boxes={all(same.values())}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="yolov8n_int8,yolov8n", help="two detector names of models.json")
     ap.add_argument("--frames", type=int, default=100, help="video frames (60%% pedestrians, 40%% traffic); default 100")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--min-vis", type=float, default=0.3, help="least visibility of a pedestrian to count (default 0.3)")
+    ap.add_argument("--batches", default="", help="e.g. 1,2,4,8: time the second model in batches of these sizes")
     args = ap.parse_args(argv)
     C.header("bench_detector_models: two detectors on the same frames", ["bench/bench_detector_models.py",
                                                                           *(argv or sys.argv[1:])])
@@ -73,6 +107,8 @@ def main(argv=None) -> int:
     traffic = C.video_frames(C.TRAFFIC_VIDEO, list(range(0, (args.frames - n_ped) * 5, 5)))
     frames += [traffic[i] for i in sorted(traffic)]
     cats = ("person", "vehicle")
+    if args.batches:
+        return batch_sizes(dets[1], names[1], frames, cats, [int(b) for b in args.batches.split(",")])
     for d in dets:
         for f in frames[:3]:
             d(f, cats)  # warm-up

@@ -53,6 +53,7 @@ run)
   {
     python3 bench/bench_detector_models.py --device cuda
     python3 bench/bench_detector_models.py --device cpu
+    python3 bench/bench_detector_models.py --device cuda --batches 1,2,4,8,16 --frames 160  # DETECT_BATCH on CUDA
     python3 bench/bench_pipeline.py --device cuda --frames 300
     python3 bench/bench_pipeline.py --device cpu --frames 300
     python3 bench/bench_pipeline.py --device cuda --crowd --frames 900

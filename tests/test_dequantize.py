@@ -88,6 +88,11 @@ def test_the_install_builds_the_copy_once_and_again_for_another_base(tmp_path):
     stamp = stamp_path(tmp_path / spec.file)
     stamp.write_text(json.dumps({"base_sha256": "another"}), encoding="utf-8")  # the base file was replaced
     assert provision(spec, ASSETS / "models", tmp_path).startswith("built")
+    made = json.loads(stamp.read_text(encoding="utf-8"))
+    assert made["recipe"] == 2 and made["batch"] == "batch"
+    made.pop("recipe")  # a copy made before its batch axis was freed (recipe 1) is made again
+    stamp.write_text(json.dumps(made), encoding="utf-8")
+    assert provision(spec, ASSETS / "models", tmp_path) == "built (float copy of yolov8n_int8, 64 convolutions, batch axis batch)"
 
 
 def test_without_the_copy_the_int8_file_serves(tmp_path):

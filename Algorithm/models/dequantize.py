@@ -13,6 +13,10 @@ ordinary Conv nodes that every provider runs. Each quantised convolution of `qua
 
 and becomes Conv(x, w_float) feeding what the Mul fed. The activations are no longer quantised, so the boxes differ a
 little from the INT8 model's on the CPU (measured in tests/test_dequantize.py).
+
+The copy also takes a batch of frames: the export fixed its batch at 1 (the input, the output, and the leading 1 of
+the head's Reshape shapes); here the batch axis is left free, so a video's frames can be detected several at a time
+(pipeline/detect.py; each frame's output is the same as alone, bit for bit).
 """
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ from Algorithm.models.quantize import stamp_path  # the one naming of a built mo
 # Integer operators that no longer appear in a dequantised model.
 INTEGER_OPS = ("ConvInteger", "DynamicQuantizeLinear", "MatMulInteger")
 _CONV_ATTRS = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+# What the copy is made by: a stamp of another recipe is rebuilt by the next install (1: floats; 2: and a free batch).
+RECIPE = 2
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class DequantizeResult:
     path: Path
     convs: int  # ConvInteger nodes turned into Conv
     ops: tuple[str, ...]  # the operator types of the float model, sorted
+    batch: str = "1"  # the input's batch axis: "1", or "batch" when frames can be detected several at a time
 
 
 def is_current(dest: Path, base_sha256: str) -> bool:
@@ -43,13 +50,14 @@ def is_current(dest: Path, base_sha256: str) -> bool:
         stamp = json.loads(stamp_path(dest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return dest.is_file() and stamp.get("base_sha256") == base_sha256
+    return dest.is_file() and stamp.get("base_sha256") == base_sha256 and stamp.get("recipe", 1) == RECIPE
 
 
 def build(src: Path, dest: Path, base_sha256: str) -> DequantizeResult:
     """dequantize_convs, then the stamp that makes a second install leave the copy alone."""
     res = dequantize_convs(src, dest)
-    stamp_path(dest).write_text(json.dumps({"base_sha256": base_sha256, "convs": res.convs}), encoding="utf-8")
+    stamp_path(dest).write_text(json.dumps({"base_sha256": base_sha256, "convs": res.convs,
+                                                  "recipe": RECIPE, "batch": res.batch}), encoding="utf-8")
     return res
 
 
@@ -125,6 +133,7 @@ def dequantize_convs(src: Path, dest: Path) -> DequantizeResult:
     keep_inits = [t for t in g.initializer if t.name in used] + new_inits
     del g.initializer[:]
     g.initializer.extend(keep_inits)
+    batch = free_batch(model)
     ops = tuple(sorted({n.op_type for n in g.node}))
     left = [op for op in INTEGER_OPS if op in ops]
     if left:
@@ -137,4 +146,53 @@ def dequantize_convs(src: Path, dest: Path) -> DequantizeResult:
     tmp = dest.with_name(dest.name + ".part")
     onnx.save(model, str(tmp))
     tmp.replace(dest)
-    return DequantizeResult(dest, len(replace), ops)
+    return DequantizeResult(dest, len(replace), ops, batch)
+
+
+def free_batch(model) -> str:
+    """Frees the batch axis of a graph exported with batch 1, in place: "batch" when it did, "1" when the graph has
+    something else tied to batch 1 (it is then left as it was, and frames are detected one at a time).
+
+    What ties it in an Ultralytics export: the input's and the output's first dimension, and the leading 1 of the
+    shapes the head reshapes its activations to ([1, 64, -1], [1, 4, 16, 8400], ...). A leading 0 copies the input's
+    first dimension instead (Reshape without allowzero). Reshapes of constants (the biases' [1, -1, 1, 1]) stay."""
+    from onnx import numpy_helper
+
+    g = model.graph
+    if len(g.input) != 1 or any(len(v.type.tensor_type.shape.dim) < 1 for v in [*g.input, *g.output]):
+        return "1"
+    inits = {t.name: t for t in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    if any(n.op_type in ("Shape", "Expand", "Tile", "ConstantOfShape") for n in g.node):
+        return "1"  # a shape computed in the graph: not something a constant rewrite can follow
+    rewrites = []
+    for n in g.node:
+        if n.op_type != "Reshape" or n.input[0] in inits or producer.get(n.input[0], n).op_type == "Constant":
+            continue
+        if n.input[1] not in inits:
+            return "1"
+        shape = numpy_helper.to_array(inits[n.input[1]])
+        if any(a.name == "allowzero" and a.i for a in n.attribute) or shape.ndim != 1 or not len(shape):
+            return "1"
+        if shape[0] == 1:
+            rewrites.append(n)
+        elif shape[0] != 0:
+            return "1"  # a batch folded into another axis
+    made = {}
+    for n in rewrites:
+        name = f"{n.input[1]}_batch"
+        if name not in made:
+            shape = numpy_helper.to_array(inits[n.input[1]]).copy()
+            shape[0] = 0
+            made[name] = numpy_helper.from_array(shape, name)
+            g.initializer.append(made[name])
+        n.input[1] = name
+    used = {i for n in g.node for i in n.input}
+    kept = [t for t in g.initializer if t.name in used]  # the batch-1 shapes no node reads any more
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    for v in [*g.input, *g.output]:
+        v.type.tensor_type.shape.dim[0].ClearField("dim_value")
+        v.type.tensor_type.shape.dim[0].dim_param = "batch"
+    del g.value_info[:]  # shapes inferred for batch 1
+    return "batch"

@@ -134,7 +134,7 @@ def _provision_dequantized(spec: ModelSpec, source_dir: Path | None, dest_dir: P
     if dequantize.is_current(dest, base_sha):
         return "present"
     res = dequantize.build(dest_dir / base.file, dest, base_sha)
-    return f"built (float copy of {base.name}, {res.convs} convolutions)"
+    return f"built (float copy of {base.name}, {res.convs} convolutions, batch axis {res.batch})"
 
 
 def main(action: str, source: Path | None = None, dest_dir: Path = MODELS_DIR) -> int:

@@ -36,15 +36,23 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         session = VideoSession(stages, src, indexing.recorder if indexing else None)
         stop = None if max_frames is None else start_frame + max_frames
         last = -1
-        frames = media.read_ahead(video.frames(step=s.sample_ft, start=start_frame, stop=stop))
+        batch = session.detect_batch  # frames detected in one call (exact speed), read ahead beyond the batch
+        frames = media.read_ahead(video.frames(step=s.sample_ft, start=start_frame, stop=stop), media.READ_AHEAD + batch)
         try:
-            for idx, frame in frames:
+            for chunk in media.batches(frames, batch):
                 if cancel and cancel():
                     stopped = True
                     break
-                fr = session.step(frame, idx)
-                last = idx
-                yield FrameDone(fr, session.live_sightings())
+                session.detect_ahead(chunk)
+                for idx, frame in chunk:
+                    if cancel and cancel():  # the rest of the chunk is dropped: a resumed run detects it again
+                        stopped = True
+                        break
+                    fr = session.step(frame, idx)
+                    last = idx
+                    yield FrameDone(fr, session.live_sightings())
+                if stopped:
+                    break
         finally:
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)

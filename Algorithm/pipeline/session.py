@@ -113,6 +113,12 @@ class VideoSession:
         # frames skipped since the last detection, in order; the oldest lose their pixels past the look-back's memory
         self._skipped: list[tuple[int, np.ndarray | None]] = []
         self._last_dets = Detections.empty()  # the last detection (what skipped frames are carried with)
+        # Exact runs detect every frame of a video, so the runner hands them over a few at a time (detect_ahead) for
+        # one call of the detector; its boxes wait here until step() reaches their frame. A stand-in detector (a
+        # bench's or a test's) without batch_size takes them one at a time.
+        every = source.kind == "video" and self.scheduler is None and stages.recorded is None
+        self.detect_batch = getattr(stages.detector, "batch_size", 1) if every else 1
+        self._ahead: dict[int, Detections] = {}
         policy = (CachePolicy.for_video(source.fps, s.sample_ft, refresh_frames=s.refresh_frames) if tracked
                   else CachePolicy(**_ONE_FRAME_POLICY))
         self.cache = TrackCache(policy)
@@ -150,6 +156,15 @@ class VideoSession:
         boxes = self._track_frame(frame, frame_index, t_s, dets)
         self._held = boxes
         return self._done(frame, frame_index, t_s, boxes)
+
+    def detect_ahead(self, frames: list[tuple[int, np.ndarray]]) -> None:
+        """Detects these coming (index, frame) pairs in one call (a batch of detect_batch at most); step() uses
+        the boxes when it reaches each frame."""
+        if len(frames) < 2:
+            return  # one frame: step() detects it as usual
+        s = self.stages.settings
+        found = self.stages.detector.detect_many([f for _, f in frames], s.categories, s.det_conf)
+        self._ahead.update(zip((i for i, _ in frames), found))
 
     def _catch_up(self, skipped: list[tuple[int, np.ndarray | None]], after: Detections) -> None:
         """Before a detection: the frames skipped since the last one go to the tracker in order (looked back at
@@ -203,7 +218,9 @@ class VideoSession:
         if self.stages.recorded is not None:
             dets = self.stages.recorded.frames.get(frame_index) or Detections.empty()
             return dets.select([i for i, c in enumerate(dets.category) if c in s.categories])  # a copy, as a detector gives
-        dets = self.stages.detector(frame, s.categories, s.det_conf)
+        dets = self._ahead.pop(frame_index, None)
+        if dets is None:
+            dets = self.stages.detector(frame, s.categories, s.det_conf)
         if not len(dets) and self.source.kind == "image":  # a close crop of one person: the detector needs context
             cat = whole_crop_category(frame, s.categories)
             if cat is not None:
