@@ -125,3 +125,29 @@ def test_a_graph_whose_batch_is_folded_into_another_axis_keeps_batch_one():
     onnx.checker.check_model(free)
     assert free.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert numpy_helper.to_array(free.graph.initializer[0]).tolist() == [0, 8]
+
+
+def test_a_run_stopped_in_the_middle_of_a_batch_goes_on_from_the_frame_it_dropped(tmp_path):
+    """Resume starts one sampling step after the last processed frame: the frame that was detected ahead with it and
+    dropped is processed then, so together the two parts process every frame once."""
+    from Algorithm.outer_api import Engine, Finished, FrameDone, Settings
+
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=False, speed="exact", sample_ft=2))
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    first = []
+    for ev in eng.search(PED_VIDEO, cancel=lambda: len(first) >= 45, max_frames=160):
+        if isinstance(ev, FrameDone):
+            first.append(ev.result.frame_index)
+        report = getattr(ev, "report", None)
+    assert report.files[0].stopped and first == list(range(0, 90, 2))  # 88 processed; 90, detected with it, dropped
+    rest, done = [], None
+    for ev in eng.resume(report, max_frames=160):
+        if isinstance(ev, FrameDone):
+            rest.append(ev.result.frame_index)
+        if isinstance(ev, Finished):
+            done = ev.report
+    assert rest == list(range(90, 160, 2))
+    (res,) = done.files
+    assert not res.stopped and res.stats.frames_processed == 80
+    assert [s.label for s in res.sightings] == ["grey-cardigan"]  # she walks in at frame 60
+    eng.close()
