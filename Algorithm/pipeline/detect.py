@@ -18,8 +18,9 @@ from Algorithm.types import Detections
 # by where it runs, for a model whose batch axis is free (the float YOLOv8n). On this project's 2-core CPU
 # (`bench/bench_detector_models.py --batches 1,2,4,8 --frames 160`, 2026-12-07): 49.0 ms a frame alone, 44.6 in
 # twos, 44.3 in fours, 45.2 in eights, the same boxes; twos hold fewer frames back for the same gain. CUDA: not
-# measured (no GPU was lent); a GPU idles between small calls, so it gets larger batches.
-DETECT_BATCH = {"CPUExecutionProvider": 2, "CUDAExecutionProvider": 8}
+# measured (no GPU was lent; bench/gpu_kit.sh times 1-16): a GPU idles between small calls, so it gets fours, which
+# keep the memory of a batch's activations modest on a laptop GPU.
+DETECT_BATCH = {"CPUExecutionProvider": 2, "CUDAExecutionProvider": 4}
 
 
 class Detector:
