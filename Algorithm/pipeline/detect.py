@@ -51,7 +51,7 @@ class Detector:
     @property
     def batch_size(self) -> int:
         """How many frames are worth detecting in one call (detect_many): 1 where the model takes one at a time."""
-        return DETECT_BATCH.get(self.provider, 1) if getattr(self._impl, "batchable", False) else 1
+        return DETECT_BATCH.get(self.provider, 1) if self._impl.batchable else 1
 
     def __call__(self, img: np.ndarray, categories: Sequence[str] = ("person",), conf: float | None = None) -> Detections:
         return self.detect_many([img], categories, conf)[0]
@@ -65,7 +65,7 @@ class Detector:
             return [Detections.empty() for _ in imgs]
         conf = self.spec.conf if conf is None else conf
         with self._lock:
-            if len(imgs) > 1 and getattr(self._impl, "batchable", False):
+            if len(imgs) > 1 and self._impl.batchable:
                 found = self._impl.predict_many(imgs, classes, conf)
             else:
                 found = [self._impl.predict(img, classes, conf) for img in imgs]
@@ -83,6 +83,8 @@ class Detector:
 
 
 class _UltralyticsBackend:
+    batchable = False  # one image a call (its own batching would go through torch and Results)
+
     def __init__(self, spec: ModelSpec, path: Path, device: str):
         from ultralytics import YOLO  # heavy import, only when a detector is built
 
@@ -188,6 +190,8 @@ class _OnnxYoloBackend:
 
 class _YoloxBackend:
     """YOLOX exported without its decode head: top-left letterbox, BGR 0-255 in, raw grid outputs out."""
+
+    batchable = False
 
     def __init__(self, spec: ModelSpec, path: Path, device: str):
         self.sess, self.provider = ort_session(path, device, spec.name)
