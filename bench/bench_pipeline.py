@@ -19,7 +19,6 @@ and at most 2.5 ReID crops per track.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 import tempfile
 import time
@@ -60,7 +59,7 @@ def main(argv=None) -> int:
     from dataclasses import replace
 
     import Algorithm.pipeline.session as P
-    from Algorithm.media import VideoReader
+    from Algorithm.media import VideoReader, batches
     from Algorithm.outer_api import Engine, Settings
 
     # exact: the detector on every processed frame, the overhead of the rest measured against it
@@ -119,15 +118,15 @@ def main(argv=None) -> int:
     eng._detector = _Det(det)  # only this bench's engine; the shared model stays as it is
 
     reader = VideoReader(args.video)
-    it = reader.frames(step=s.sample_ft, stop=max_frames)
-    side = {"det_alone": 0.0, "callback": 0.0, "frames": 0, "mismatch": 0}
     # Exact runs give the detector det.batch_size frames at a time (pipeline/detect.py); detection alone does the same.
+    chunks = batches(reader.frames(step=s.sample_ft, stop=max_frames), det.batch_size)
+    side = {"det_alone": 0.0, "callback": 0.0, "frames": 0, "mismatch": 0}
     ahead: list[int] = []
 
     def on_frame(fr):  # runs between the pipeline's frames, timed apart from it
         t0 = time.perf_counter()
         if not ahead:
-            chunk = list(itertools.islice(it, det.batch_size))  # decode: the same frames, from a second reader
+            chunk = next(chunks)  # decode: the same frames, from a second reader
             det.detect_many([f for _, f in chunk], s.categories, s.det_conf)  # detect
             ahead.extend(i for i, _ in chunk)
         idx = ahead.pop(0)
