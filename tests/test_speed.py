@@ -56,6 +56,41 @@ def test_carried_frames_are_marked_interpolated_in_the_results(runs, tmp_path):
                    for m in f["matches"])
 
 
+def test_balanced_follows_a_panning_camera_as_exact_does(tmp_path):
+    """A camera that pans 10 px a frame (frames 150-449 of the pedestrian video, a 640x360 window going round):
+    too slow for the moving-camera rule (few pixels of the gate's small copy change from one frame to the next),
+    while boxes move up to 80 px a stride. Balanced still skips most frames and keeps exact's matches: where a
+    stride's boxes no longer overlap, it looks back."""
+    import math
+
+    import cv2
+
+    from Algorithm.media import VideoReader
+
+    video = tmp_path / "pan.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (640, 360))
+    with VideoReader(PED_VIDEO) as v:
+        for i, (_, f) in enumerate(v.frames(start=150, stop=450)):
+            x, y = 64 + int(64 * math.sin(math.pi * i / 20)), 36 + int(36 * math.cos(math.pi * i / 20))
+            w.write(np.ascontiguousarray(f[y:y + 360, x:x + 640]))
+    w.release()
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=False))
+    eng.register(video_frame(PED_VIDEO, 300), "black-jacket")
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    (exact,), (balanced,) = (eng.search_all(video, settings=eng.settings.with_(speed=m)).files
+                             for m in ("exact", "balanced"))
+    eng.close()
+    ex = {(f.frame_index, b.match.label) for f in exact.frames for b in f.matches}
+    ba = {(f.frame_index, b.match.label) for f in balanced.frames for b in f.matches}
+    assert balanced.stats.frames_detected < 0.4 * exact.stats.frames_detected, balanced.stats
+    assert len(ex & ba) >= 0.98 * len(ex), sorted(ex - ba)
+    for frame, label in ba:  # each identity only while in view (the spans above, 150 frames earlier)
+        span = (0, 55) if label == "grey-cardigan" else (75, 299)
+        assert span[0] <= frame <= span[1], (frame, label)
+    assert [s.label for s in balanced.sightings] == ["grey-cardigan", "black-jacket"]
+    assert all(len(s.segments) == 1 for s in balanced.sightings)
+
+
 def test_balanced_on_a_crowd_finds_the_registered_person_only_where_exact_does(tmp_path):
     """MOT17-09 (7 frames, a crowd) written as a video: balanced detects and labels as exact does."""
     import cv2
