@@ -360,6 +360,9 @@ class VideoReader:
             self.close()
             raise InputError(f"The video has no decodable frame (empty or broken): {self.path}")
         self._first: np.ndarray | None = first
+        # the largest gap between a frame's own timestamp and index / fps, over the frames gone through: a variable
+        # frame rate (rules.time_caution)
+        self.time_drift_s = 0.0
         h, w = first.shape[:2]
         self.info = VideoInfo(
             width=w,
@@ -387,9 +390,16 @@ class VideoReader:
                 ok = False
             if not ok:
                 return
+            if idx:
+                self._clock(idx)
             if frame is not None and idx >= start and (idx - start) % step == 0:
                 yield idx, frame
             idx += 1
+
+    def _clock(self, idx: int) -> None:
+        ms = self.cap.get(cv2.CAP_PROP_POS_MSEC)
+        if ms > 0 and math.isfinite(ms):  # 0 or less: the container gives no timestamps
+            self.time_drift_s = max(self.time_drift_s, abs(ms / 1000.0 - idx / self.info.fps))
 
     def close(self) -> None:
         cap, self.cap = getattr(self, "cap", None), None

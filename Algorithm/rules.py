@@ -107,6 +107,20 @@ def speed_caution(speed: str, categories, vehicle_stand_in: bool) -> str:
     return ""
 
 # -- media ------------------------------------------------------------------------------------------
+# A video's times are its frame numbers over its frame rate (the one rate its container declares). Recorders that slow
+# down while nothing moves, and some phones, write a variable rate: their frames' own timestamps then stray from
+# frame / rate, by seconds to minutes. More than this, and the results say their times are approximate.
+TIME_DRIFT_S = 0.5
+
+
+def time_caution(drift_s: float, fps: float) -> str:
+    """What to say of a video's times when its frames' timestamps stray `drift_s` from frame / fps (empty: nothing)."""
+    if drift_s <= TIME_DRIFT_S:
+        return ""
+    return (f"times are approximate (off by up to {drift_s:.1f} s): the video's frame rate varies, and times are "
+            f"counted at its average of {fps:.3g} fps; frame numbers are exact")
+
+
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".wmv", ".mpg", ".mpeg", ".webm", ".flv", ".ts")
 

@@ -9,6 +9,7 @@ from typing import Callable
 
 import numpy as np
 
+from Algorithm.rules import time_caution
 from Algorithm.settings import Settings
 
 # Asked between steps of a long call (a search, a calibration): True stops it.
@@ -165,6 +166,7 @@ class Stats:
     frames_detected: int = 0  # processed frames the detector ran on (fewer than processed in the speed modes)
     decoder: str = ""  # what decoded the video: "software", "hardware (d3d11)", ... ("": an image, or an older file)
     whole_photos: int = 0  # photos the detector found nobody in, read whole as a close crop (crop_policy)
+    time_drift_s: float = 0.0  # largest gap between a frame's own timestamp and frame / fps (rules.time_caution)
 
     def to_json(self) -> dict:
         return dict(self.__dict__)
@@ -191,6 +193,11 @@ class FileResult:
     # media.fingerprint of the file searched ("" when unknown): a file later put under its name is told apart
     fingerprint: str = ""
 
+    @property
+    def time_caution(self) -> str:
+        """What to say of this video's times (a variable frame rate; rules.time_caution); empty: nothing."""
+        return time_caution(self.stats.time_drift_s, self.fps) if self.kind == "video" else ""
+
     def to_json(self) -> dict:
         d = {"path": self.path, "type": self.kind, "width": self.width, "height": self.height}
         if self.fingerprint:
@@ -200,6 +207,8 @@ class FileResult:
         d["error"] = self.error
         d["stopped"] = self.stopped
         d["warning"] = self.warning
+        if self.time_caution:  # for whoever reads the file; read back from stats.time_drift_s
+            d["time_caution"] = self.time_caution
         d["frames"] = [
             {"frame": f.frame_index, "time": round(f.time_s, 3), "matches": [b.to_json() for b in f.matches]}
             for f in self.frames

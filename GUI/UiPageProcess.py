@@ -690,7 +690,7 @@ class ProcessPage(QWidget):
         if self._files_total > 1:
             self.progress.setValue(self._file_index + 1)
         if not res.error:
-            self.sightings.set_file(res.path, res.kind, res.sightings, final=True)
+            self.sightings.set_file(res.path, res.kind, res.sightings, final=True, time_caution=res.time_caution)
 
     def _finished(self, report: SearchReport) -> None:
         self.worker = None
@@ -718,6 +718,8 @@ class ProcessPage(QWidget):
         n_files, n_failed = len(report.files), len(report.errors)
         self._set_match_count(_matched_boxes(report))
         cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
+        n_vfr = sum(1 for f in report.files if f.time_caution and not f.error)
+        cut += f" (times approximate in {n_vfr} video{'s' if n_vfr != 1 else ''}: variable frame rate)" if n_vfr else ""
         failed = f" ({n_failed} could not be processed)" if n_failed else ""
         m = self.match_count
         self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}, {n_seg} "
@@ -854,7 +856,7 @@ class ProcessPage(QWidget):
         self._set_match_count(_matched_boxes(report))
         for f in report.files:
             if not f.error:
-                self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
+                self.sightings.set_file(f.path, f.kind, f.sightings, final=True, time_caution=f.time_caution)
         n_seg = self.sightings.segment_count()
         verb = "Stopped" if any(f.stopped for f in report.files) else "Done"
         self._review(report)
@@ -1034,7 +1036,7 @@ class ProcessPage(QWidget):
         pinned = self._pin_key
         for f in new.files:
             if not f.error:
-                self.sightings.set_file(f.path, f.kind, f.sightings, final=True)
+                self.sightings.set_file(f.path, f.kind, f.sightings, final=True, time_caution=f.time_caution)
         if pinned is not None and pinned not in {r.key for r in self.sightings.refs()}:
             self.follow_live()  # the sighting shown is gone
         shown = self.player.result

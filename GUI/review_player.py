@@ -65,6 +65,7 @@ class ReviewPlayer(QWidget):
         self.sample_ft = 1
         self.fps = 25.0
         self.frame_count = 0
+        self.approx = ""  # "\u2248 " before the time shown when the video's times are approximate (time_caution)
         self.position = -1  # the frame on screen
         self.shown_bgr: np.ndarray | None = None  # that frame as drawn (tests compare it)
         self.problem: str | None = None  # why the loaded result's file cannot be shown (gone or replaced)
@@ -96,7 +97,7 @@ class ReviewPlayer(QWidget):
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("0:00.0 / 0:00.0")
-        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("0:00:00.0 / 0:00:00.0"))
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("\u2248 0:00:00.0 / 0:00:00.0"))
         self.speed_box = QComboBox()
         self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
@@ -181,6 +182,9 @@ class ReviewPlayer(QWidget):
             return
         self.fps = result.fps if result.fps > 0 else 25.0
         self.frame_count = result.frame_count or result.stats.frames_read
+        caution = result.time_caution
+        self.approx = "\u2248 " if caution else ""
+        self.time_label.setToolTip(caution[:1].upper() + caution[1:] + "." if caution else "")
         self.timeline.show()
         self.transport.show()
         self.timeline.set_results(result.sightings, self.frame_count, self.fps, result.stats.frames_read)
@@ -225,6 +229,8 @@ class ReviewPlayer(QWidget):
         self.timeline.clear()
         self._set_enabled(False)
         self._update_play_icon()
+        self.approx = ""
+        self.time_label.setToolTip("")
         self.time_label.setText("0:00.0 / 0:00.0")
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
@@ -363,7 +369,7 @@ class ReviewPlayer(QWidget):
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
         total = self.frame_count / self.fps if self.frame_count else 0
-        self.time_label.setText(f"{fmt_time(frame / self.fps)} / {fmt_time(total)}")
+        self.time_label.setText(f"{self.approx}{fmt_time(frame / self.fps)} / {fmt_time(total)}")
 
     def _slider_moved(self, value: int) -> None:
         if value != self.position:

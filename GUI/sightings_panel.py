@@ -118,6 +118,7 @@ class SightingsTree(QTreeWidget):
         h.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         h.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._files: dict[str, tuple[str, list[Sighting]]] = {}  # path -> (kind, sightings), in order
+        self._time_cautions: dict[str, str] = {}  # path -> FileResult.time_caution of a video whose times are approximate
         self._thumbs: dict[tuple, QIcon] = {}  # view key -> thumbnail (kept across runs: a run shown again reuses them)
         self._confirmed: set[tuple] = set()  # keys of the sightings the user confirmed
         self.verdicts_enabled = False  # the page allows verdicts (processing has ended)
@@ -128,6 +129,7 @@ class SightingsTree(QTreeWidget):
 
     def clear_all(self) -> None:
         self._files.clear()
+        self._time_cautions.clear()
         self._confirmed.clear()
         self._last_key = None
         self.clear()
@@ -184,10 +186,15 @@ class SightingsTree(QTreeWidget):
         if menu is not None:
             menu.exec(ev.globalPos())
 
-    def set_file(self, path: str, kind: str, sightings: list[Sighting], final: bool = False) -> None:
+    def set_file(self, path: str, kind: str, sightings: list[Sighting], final: bool = False, time_caution: str = "") -> None:
         """Shows the sightings of one file (live ones while it runs, then its final ones), replacing its old ones;
-        the final ones get thumbnails of their best views."""
+        the final ones get thumbnails of their best views. `time_caution`: its times are approximate (said once the
+        whole video has been read)."""
         self._files[path] = (kind, list(sightings))
+        if time_caution:
+            self._time_cautions[path] = time_caution
+        else:
+            self._time_cautions.pop(path, None)
         self._rebuild()
         if final:
             self._load_thumbnails(path, kind)
@@ -259,12 +266,17 @@ class SightingsTree(QTreeWidget):
                     when, title = "photo", name
                 else:
                     when = f"{fmt_time(r.start_time)}\u2013{fmt_time(r.end_time)}"
+                    if r.path in self._time_cautions:
+                        when = "\u2248 " + when
                     title = name if multi else ""  # the thumbnail and the time say which; the frames are in the tip
                 confirmed = r.key in self._confirmed
                 child = QTreeWidgetItem([CHECK + title if confirmed else title, when, fmt_distance(r.best_distance)])
                 child.setData(0, Qt.ItemDataRole.UserRole, r)
                 frames = f"\nFrames {r.start_frame}\u2013{r.end_frame}." if r.kind != "image" else ""
                 tip = r.describe() + frames + ("\nConfirmed by you." if confirmed else "")
+                if r.path in self._time_cautions:
+                    caution = self._time_cautions[r.path]
+                    tip += f"\n{caution[:1].upper()}{caution[1:]}."
                 for col in range(3):
                     child.setToolTip(col, tip)
                 if r.view_key in self._thumbs:

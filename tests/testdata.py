@@ -21,6 +21,29 @@ def video_frame(path: Path, index: int):
     return read_video_frame(path, index)
 
 
+def write_vfr_video(dest: Path, start: int = 100, fast: int = 30, slow: int = 30) -> Path:
+    """Frames start.. of the pedestrian video as an H.264 MP4 with a variable frame rate, as a recorder that slows
+    down writes it: `fast` frames 0.1 s apart, then `slow` frames 0.5 s apart (frame 30 is at 3.0 s, where its
+    average rate of 3.57 fps puts it at 8.4 s)."""
+    from fractions import Fraction
+
+    import av
+
+    from Algorithm.media import VideoReader
+
+    ms = Fraction(1, 1000)
+    with VideoReader(PED_VIDEO) as v, av.open(str(dest), mode="w", format="mp4") as box:
+        stream = box.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = v.info.width, v.info.height, "yuv420p"
+        stream.time_base = stream.codec_context.time_base = ms
+        for i, (_, img) in enumerate(v.frames(start=start, stop=start + fast + slow)):
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts, frame.time_base = (i * 100 if i < fast else fast * 100 + (i - fast) * 500), ms
+            box.mux(stream.encode(frame))
+        box.mux(stream.encode(None))
+    return dest
+
+
 def mot_gt_boxes(seq: str, frame: int, min_height: int = 50, min_visibility: float = 0.0):
     """Ground-truth pedestrian boxes (id, x1, y1, x2, y2, visibility) of one MOT17-mini frame, clipped to it."""
     import numpy as np

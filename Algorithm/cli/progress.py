@@ -60,6 +60,8 @@ def print_file(res) -> None:
                f"for {res.stats.detections} boxes")
     if res.warning:
         tqdm.write(f"    warning: {res.warning}")
+    if res.time_caution:
+        tqdm.write(f"    note: {res.time_caution}")
     for s in res.sightings:
         segs = ", ".join(f"{g.start_time:.1f}-{g.end_time:.1f}s (d={max(0.0, g.best_distance):.3f})" for g in s.segments)
         tqdm.write(f"    {s.label}: {segs}")

@@ -57,6 +57,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
             frames.close()  # the decoding thread stops before the reader is closed
     res = session.finish(stopped)
     res.stats.decoder = video.decoder
+    res.stats.time_drift_s = round(video.time_drift_s, 3)
     reached = last + s.sample_ft if stop is None else min(last + s.sample_ft, stop)  # frames from the start gone through
     if not stopped and (stop is None or reached < stop) and media.ended_early(info, reached):
         res.warning = (f"the video ended after {last + 1} of its {info.frame_count} frames (damaged or cut short?); "

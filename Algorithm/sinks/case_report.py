@@ -19,6 +19,7 @@ class SourceFile:
     height: int
     fps: float
     frame_count: int
+    time_caution: str = ""  # FileResult.time_caution: the times below are approximate (a variable frame rate)
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,8 @@ def _sources(c: CaseSummary) -> str:
     out = ["<h2>Source files</h2>", "<table>", _row(["file", "sha256 (at export)", "bytes", "size", "fps", "frames"], head=True)]
     for f in c.sources:
         out.append(_row([f"<code>{escape(f.path)}</code>", f"<code>{f.sha256}</code>", str(f.size), f"{f.width}x{f.height}",
-                         f"{f.fps:g}" if f.kind == "video" else "-", str(f.frame_count) if f.kind == "video" else "photo"]))
+                         (f"{f.fps:g}" + (f"<br><em>{escape(f.time_caution)}</em>" if f.time_caution else ""))
+                         if f.kind == "video" else "-", str(f.frame_count) if f.kind == "video" else "photo"]))
     out.append("</table>")
     return "\n".join(out)
 

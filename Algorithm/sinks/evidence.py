@@ -214,7 +214,7 @@ def _write(report: SearchReport, items: list[_Item], tmp: Path, photos: Sequence
     for it in items:
         case_ids.setdefault(it.file.path, set()).add(it.sighting.identity_id)
     sources = [SourceFile(f.path, sha256_of(Path(f.path)), Path(f.path).stat().st_size, f.kind, f.width, f.height, f.fps,
-                          f.frame_count) for f in dict((it.file.path, it.file) for it in items).values()]
+                          f.frame_count, f.time_caution) for f in dict((it.file.path, it.file) for it in items).values()]
     total, done = sum(_frames_to_write(it) for it in items), 0
 
     def tick() -> None:

@@ -25,7 +25,7 @@ from GUI.review_player import SHORTCUTS
 from GUI.session_runs import Run
 from GUI.UiPageProcess import ProcessPage
 
-from testdata import BUS, PED_VIDEO, video_frame
+from testdata import BUS, PED_VIDEO, video_frame, write_vfr_video
 
 WAIT = 120_000
 SAMPLE_FT = 3
@@ -382,6 +382,26 @@ def test_saved_results_reopen_with_the_same_segments(qtbot, review, processed, d
     assert review.open_results(gone)
     qtbot.waitUntil(lambda: review.runs.count() == 3, timeout=WAIT)
     assert "cannot be played back" in review.progress_label.text() and "Press Play" not in review.progress_label.text()
+
+
+def test_a_variable_frame_rate_video_says_its_times_are_approximate(qtbot, page, dialogs, tmp_path):
+    """Its times are counted at the average rate and off by seconds: the run's summary and the player say so."""
+    page.set_source(write_vfr_video(tmp_path / "recorder.mp4", start=250))  # the walker walks through
+    click(qtbot, page.play_btn)
+    qtbot.waitUntil(lambda: page.report is not None and not page.workers.has("search"), timeout=WAIT)
+    assert "times approximate in 1 video: variable frame rate" in page.progress_label.text()
+    assert not dialogs.of("warning")  # searched to its end: not "not searched to their end"
+    leaf = page.sightings.topLevelItem(0).child(0)
+    assert leaf.text(1).startswith("\u2248 0:0") and "frame rate varies" in leaf.toolTip(1)
+    qtbot.waitUntil(lambda: page.player.position >= 0, timeout=WAIT)
+    page.player.seek(3)
+    qtbot.waitUntil(lambda: page.player.position == 3, timeout=WAIT)
+    assert page.player.time_label.text().startswith("\u2248 ")
+    assert page.player.time_label.toolTip().startswith("Times are approximate (off by up to 5.4 s)")
+    page.show_run(Run(page.engine.search_all(PED_VIDEO, max_frames=6)))  # a constant rate: no caution
+    qtbot.waitUntil(lambda: page.player.position >= 0 and not page.player.time_label.text().startswith("\u2248"),
+                    timeout=WAIT)
+    assert page.player.time_label.toolTip() == ""
 
 
 def test_a_photo_is_shown_without_the_video_controls(qtbot, review):

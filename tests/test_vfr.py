@@ -1,0 +1,61 @@
+"""A video with a variable frame rate (a recorder that slows down while nothing moves): its times, counted from
+frame numbers at the average rate, are off by seconds. The results say so, in every place that shows times."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from Algorithm.outer_api import Engine, Settings, export_json, read_results_json, select_sightings
+
+from testdata import PED_VIDEO, ROOT, video_frame, write_vfr_video
+
+
+@pytest.fixture(scope="module")
+def vfr(tmp_path_factory):
+    d = tmp_path_factory.mktemp("vfr")
+    video = write_vfr_video(d / "recorder ä.mp4")  # frames 100-159: grey-cardigan walks through
+    eng = Engine(d / "g.db", Settings(keep_frames=False, index_footage=False, speed="exact"))
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+    yield eng, video, eng.search_all(video)
+    eng.close()
+
+
+def test_a_variable_frame_rate_is_measured_and_said_in_the_results(vfr, tmp_path):
+    _, _, report = vfr
+    res = report.files[0]
+    assert res.error is None and res.stats.frames_processed == 60
+    assert [s.label for s in res.sightings] == ["grey-cardigan"]  # found as in any video
+    # frame 30 is at 3.0 s by its own timestamp and at 30 / 3.57 = 8.4 s by the average rate
+    assert res.fps == pytest.approx(60 / 16.8, rel=0.02)
+    assert 5.0 < res.stats.time_drift_s < 5.8, res.stats.time_drift_s
+    assert res.time_caution.startswith("times are approximate (off by up to 5.4 s)")
+    assert res.warning is None  # searched to its end: not a video cut short
+    data = json.loads(export_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["files"][0]["time_caution"] == res.time_caution
+    assert read_results_json(tmp_path / "r.json").files[0].time_caution == res.time_caution  # read back
+
+
+def test_a_constant_frame_rate_gets_no_caution(vfr, tmp_path):
+    eng, _, _ = vfr
+    report = eng.search_all(PED_VIDEO, max_frames=40)
+    res = report.files[0]
+    assert res.stats.frames_processed == 40 and res.stats.time_drift_s < 0.01 and res.time_caution == ""
+    assert "time_caution" not in json.loads(export_json(report, tmp_path / "r.json").read_text(encoding="utf-8"))["files"][0]
+
+
+def test_the_cli_says_the_times_are_approximate(vfr, tmp_path):
+    eng, video, _ = vfr
+    out = subprocess.run([sys.executable, "-m", "Algorithm", "search", str(video), "--gallery", str(eng.gallery_path),
+                          "--quiet", "--speed", "exact"], cwd=ROOT, capture_output=True, text=True, encoding="utf-8")
+    assert out.returncode == 0, out.stderr
+    assert "note: times are approximate (off by up to 5.4 s)" in out.stdout + out.stderr
+
+
+def test_the_case_report_says_the_times_are_approximate(vfr, tmp_path):
+    eng, _, report = vfr
+    case = eng.export_evidence(report, select_sightings(report), tmp_path / "case")
+    html = (case / "report.html").read_text(encoding="utf-8")
+    assert "times are approximate (off by up to 5.4 s)" in html
