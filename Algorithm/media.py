@@ -363,6 +363,7 @@ class VideoReader:
         # the largest gap between a frame's own timestamp and index / fps, over the frames gone through: a variable
         # frame rate (rules.time_caution)
         self.time_drift_s = 0.0
+        self.frame_time_s: float | None = None  # the last frame's own timestamp (None: the container gives none)
         h, w = first.shape[:2]
         self.info = VideoInfo(
             width=w,
@@ -390,16 +391,18 @@ class VideoReader:
                 ok = False
             if not ok:
                 return
-            if idx:
-                self._clock(idx)
+            self._clock(idx)
             if frame is not None and idx >= start and (idx - start) % step == 0:
                 yield idx, frame
             idx += 1
 
     def _clock(self, idx: int) -> None:
         ms = self.cap.get(cv2.CAP_PROP_POS_MSEC)
-        if ms > 0 and math.isfinite(ms):  # 0 or less: the container gives no timestamps
-            self.time_drift_s = max(self.time_drift_s, abs(ms / 1000.0 - idx / self.info.fps))
+        if not math.isfinite(ms) or ms < 0 or (ms == 0 and idx):  # past the first frame, 0: no timestamps
+            self.frame_time_s = None
+            return
+        self.frame_time_s = ms / 1000.0
+        self.time_drift_s = max(self.time_drift_s, abs(self.frame_time_s - idx / self.info.fps))
 
     def close(self) -> None:
         cap, self.cap = getattr(self, "cap", None), None

@@ -59,3 +59,11 @@ def test_the_case_report_says_the_times_are_approximate(vfr, tmp_path):
     case = eng.export_evidence(report, select_sightings(report), tmp_path / "case")
     html = (case / "report.html").read_text(encoding="utf-8")
     assert "times are approximate (off by up to 5.4 s)" in html
+    # the clip plays at the source's own pace: frames 0.1 s apart, then 0.5 s apart (not all 1 / 3.57 s)
+    import av
+
+    (clip,) = (case / "clips").glob("*.mp4")
+    with av.open(str(clip)) as box:
+        times = sorted(float(f.pts * f.time_base) for f in box.decode(video=0))
+    gaps = {round(b - a, 2) for a, b in zip(times, times[1:])}
+    assert gaps == {0.1, 0.5}, gaps

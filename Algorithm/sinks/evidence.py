@@ -269,10 +269,11 @@ def _write_clip(it: _Item, clip: Path, frame_jpg: Path, make: _Frames, tick: Cal
                              "searched: it is not the file these results are about")
         first, last = _clip_range(it, info.fps, info.frame_count)
         written = -1
-        with H264Writer(clip, info.fps, info.width, info.height) as out:
+        # a variable frame rate: the clip keeps the source's own timing, not its average rate's
+        with H264Writer(clip, info.fps, info.width, info.height, timed=bool(f.time_caution)) as out:
             for idx, frame in video.frames(start=first, stop=last + 1):
                 img = make(frame, idx)
-                out.write(img)
+                out.write(img, video.frame_time_s)
                 if idx == g.best_frame:
                     frame_jpg.write_bytes(encode_jpeg(img, quality=95))
                 written = idx
