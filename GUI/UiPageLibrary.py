@@ -204,8 +204,12 @@ class LibraryPage(QWidget):
             values = [info.path, info.camera, STATUS_WORDS.get(src.status, src.status), str(info.n_tracks),
                       fmt_duration(info.duration_s) if info.duration_s else ("photo" if info.kind == "image" else ""),
                       ", ".join(titles.get(n, n) for n in names), fmt_date(info.indexed_at)]
+            caution = rules.time_caution(info.time_drift_s or 0.0, info.fps or 0.0)
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
+                if col == COLUMNS.index("Duration") and caution and text:
+                    item.setText("\u2248 " + text)
+                    item.setToolTip(caution[:1].upper() + caution[1:] + ".")
                 if col == 0:
                     item.setText(Path(info.path).name)
                     item.setToolTip(info.path)

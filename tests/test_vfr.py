@@ -67,3 +67,16 @@ def test_the_case_report_says_the_times_are_approximate(vfr, tmp_path):
         times = sorted(float(f.pts * f.time_base) for f in box.decode(video=0))
     gaps = {round(b - a, 2) for a, b in zip(times, times[1:])}
     assert gaps == {0.1, 0.5}, gaps
+
+
+def test_the_footage_index_keeps_the_caution_for_find(vfr, tmp_path):
+    _, video, _ = vfr
+    eng = Engine(tmp_path / "g.db", Settings(keep_frames=False, index_footage=True, speed="exact"))
+    try:
+        eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")
+        assert eng.search_all(video).files[0].time_caution
+        (found,) = eng.find().files  # no decoding: from the index
+        assert [s.label for s in found.sightings] == ["grey-cardigan"]
+        assert found.time_caution.startswith("times are approximate (off by up to 5.4 s)")
+    finally:
+        eng.close()

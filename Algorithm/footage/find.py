@@ -160,6 +160,7 @@ def _fill(src: SourceInfo) -> tuple[int, int] | None:
 def _file_result(src: SourceInfo) -> FileResult:
     res = FileResult(src.path, src.kind, src.width or 0, src.height or 0, src.fps or 0.0, src.frames or 0,
                      fingerprint=src.hash)
+    res.stats.time_drift_s = src.time_drift_s or 0.0  # its times are approximate (FileResult.time_caution)
     if src.status == "failed":
         res.error = src.reason or "the file could not be processed"
     res.stopped = src.status == "partial"

@@ -68,7 +68,7 @@ def search_file(stages: Stages, path, cancel: Cancel | None = None, max_frames: 
         more = stop is not None and (not info.frame_count or last + s.sample_ft < info.frame_count)
         reason = ("stopped by the user" if stopped else res.warning or ("only part of the video was processed" if more else ""))
         FootageSink.finish(indexing, complete=not (stopped or more or res.warning), reason=reason,
-                           covered=max(0, reached))
+                           covered=max(0, reached), time_drift_s=res.stats.time_drift_s)
     return res
 
 

@@ -62,17 +62,18 @@ class FootageSink:
         return OpenSource(w, TrackRecorder(model_of, width, height))
 
     @staticmethod
-    def finish(src: OpenSource, complete: bool, reason: str = "", covered: int | None = None) -> int:
-        """Writes the run; `covered`: the frames from the start it went through. A partial run is not kept where a
-        complete run of the unchanged file is (a re-index that was stopped) or a partial one went further (a short
-        look must not wipe a longer one's tracks)."""
+    def finish(src: OpenSource, complete: bool, reason: str = "", covered: int | None = None,
+               time_drift_s: float | None = None) -> int:
+        """Writes the run; `covered`: the frames from the start it went through; `time_drift_s`: Stats.time_drift_s.
+        A partial run is not kept where a complete run of the unchanged file is (a re-index that was stopped) or a
+        partial one went further (a short look must not wipe a longer one's tracks)."""
         w = src.writer
         if not complete:
             kept = w.store.source_status(w.path)
             if kept.status == "done" or (
                     kept.status == "partial" and w.store.covered_frames(kept.source_id) > (covered or 0)):
                 return kept.source_id
-        w.covered_frames = covered
+        w.covered_frames, w.time_drift_s = covered, time_drift_s
         w.add_tracks(src.recorder.records())
         return w.finish("done" if complete else "partial", reason)
 

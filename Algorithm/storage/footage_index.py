@@ -46,7 +46,7 @@ from Algorithm.media import fingerprint
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # View features kept per track and model besides the aggregate: every vector a live search compared with the
 # gallery (each embedded crop and each running aggregate, 2-8 for most tracks), so a later `find` takes the
@@ -132,8 +132,14 @@ _SCHEMA_V3 = """
 ALTER TABLE sources ADD COLUMN covered_frames INTEGER;
 """
 
+# Version 4: how far a video's frames' own timestamps strayed from frame / fps (a variable frame rate: its times are
+# approximate, rules.time_caution). NULL for runs stored before it.
+_SCHEMA_V4 = """
+ALTER TABLE sources ADD COLUMN time_drift_s REAL;
+"""
+
 # Each step takes the schema from version i to i + 1, applied inside one transaction (as in gallery.py).
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4]
 
 
 # ------------------------------------------------------------------------------------------------ records
@@ -201,6 +207,7 @@ class SourceInfo:
     width: int | None = None
     height: int | None = None
     settings: str = "{}"  # JSON: what the source was processed with (sampleFt, categories, models, ...)
+    time_drift_s: float | None = None  # Stats.time_drift_s of the run (None: stored before it was measured)
 
 
 @dataclass(frozen=True)
@@ -398,6 +405,7 @@ class SourceWriter:
         self.settings = json.dumps(settings or {}, sort_keys=True)
         self.tracks: list[TrackRecord] = []
         self.covered_frames: int | None = None  # frames of the video the run went through, from its start
+        self.time_drift_s: float | None = None  # Stats.time_drift_s: its frames' timestamps against frame / fps
         self.finished = False
 
     def add_tracks(self, tracks: Iterable[TrackRecord]) -> None:
@@ -496,9 +504,10 @@ class FootageIndex(SqliteStore):
                 db.execute("DELETE FROM sources WHERE id = ?", (old[0],))
             sid = db.execute(
                 "INSERT INTO sources(path, size, mtime_ns, hash, camera, status, reason, duration_s, fps, frames, indexed_at,"
-                " kind, width, height, settings, covered_frames) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " kind, width, height, settings, covered_frames, time_drift_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (w.path, w.size, w.mtime_ns, w.hash, w.camera, status, str(reason), w.duration_s, fps, w.frames, _now(),
-                 w.kind, w.width, w.height, w.settings, w.covered_frames),
+                 w.kind, w.width, w.height, w.settings, w.covered_frames, w.time_drift_s),
             ).lastrowid
             for t, (track_row, feats) in zip(w.tracks, rows):
                 tid = db.execute(
@@ -836,7 +845,7 @@ class FootageIndex(SqliteStore):
             rows = self.db.execute(
                 "SELECT s.id, s.path, s.size, s.mtime_ns, s.hash, s.camera, s.status, s.reason, s.duration_s, s.fps, s.frames,"
                 " s.indexed_at, (SELECT COUNT(*) FROM tracks t WHERE t.source_id = s.id), s.kind, s.width, s.height,"
-                " s.settings FROM sources s ORDER BY s.path"
+                " s.settings, s.time_drift_s FROM sources s ORDER BY s.path"
             ).fetchall()
         return [SourceInfo(*r) for r in rows]
 

@@ -273,3 +273,18 @@ def test_adding_an_empty_folder_or_indexed_files_says_which(qtbot, gui_engine, d
     qtbot.waitUntil(lambda: page._indexer is None, timeout=60_000)
     assert page.status.text().startswith("Nothing new to index: those files are indexed already")
     assert not dialogs.shown, dialogs.texts()
+
+
+def test_a_variable_frame_rate_file_shows_its_duration_as_approximate(qtbot, gui_engine, tmp_path):
+    from testdata import write_vfr_video
+
+    eng = gui_engine
+    eng.update_settings(sample_ft=5)
+    vfr = write_vfr_video(tmp_path / "recorder.mp4")
+    eng.search_all(PED_VIDEO, max_frames=10, settings=eng.settings.with_(index_footage=True))
+    eng.search_all(vfr, settings=eng.settings.with_(index_footage=True))
+    page = _page(qtbot, eng)
+    rows = {page.table.item(r, 0).text(): page.table.item(r, 4) for r in range(page.table.rowCount())}
+    assert rows["recorder.mp4"].text().startswith("\u2248 ")
+    assert "frame rate varies" in rows["recorder.mp4"].toolTip()
+    assert not rows[PED_VIDEO.name].text().startswith("\u2248") and rows[PED_VIDEO.name].toolTip() == ""
