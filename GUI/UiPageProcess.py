@@ -719,10 +719,10 @@ class ProcessPage(QWidget):
         self._set_match_count(_matched_boxes(report))
         cut = f" ({n_cut} video{'s' if n_cut != 1 else ''} not searched to the end)" if n_cut else ""
         n_vfr = sum(1 for f in report.files if f.time_caution and not f.error)
-        cut += f" (times approximate in {n_vfr} video{'s' if n_vfr != 1 else ''}: variable frame rate)" if n_vfr else ""
+        vfr = f" (times approximate in {n_vfr} video{'s' if n_vfr != 1 else ''}: variable frame rate)" if n_vfr else ""
         failed = f" ({n_failed} could not be processed)" if n_failed else ""
         m = self.match_count
-        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}, {n_seg} "
+        self.progress_label.setText(f"{verb}: {n_files} file{'s' if n_files != 1 else ''}{failed}{cut}{vfr}, {n_seg} "
                                     f"sighting{'s' if n_seg != 1 else ''}, {m} highlighted box{'es' if m != 1 else ''}.")
         if n_failed == n_files:
             self.view.clear()

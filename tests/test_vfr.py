@@ -80,3 +80,22 @@ def test_the_footage_index_keeps_the_caution_for_find(vfr, tmp_path):
         assert found.time_caution.startswith("times are approximate (off by up to 5.4 s)")
     finally:
         eng.close()
+
+
+def test_a_stopped_and_resumed_run_keeps_the_caution(vfr):
+    from Algorithm.outer_api import Finished, FrameDone
+
+    eng, video, _ = vfr
+    done: list[int] = []
+    for ev in eng.search(video, cancel=lambda: len(done) >= 40):  # stopped in the slow part (frames 30-59)
+        if isinstance(ev, FrameDone):
+            done.append(ev.result.frame_index)
+        report = getattr(ev, "report", None)
+    assert report.files[0].stopped and report.files[0].time_caution
+    final = None
+    for ev in eng.resume(report):
+        if isinstance(ev, Finished):
+            final = ev.report
+    (res,) = final.files
+    assert not res.stopped and res.stats.frames_processed == 60
+    assert res.time_caution.startswith("times are approximate (off by up to 5.4 s)")

@@ -95,7 +95,8 @@ def merge_file_results(first: FileResult, second: FileResult, settings: Settings
     a, b = first.stats, second.stats
     stats = Stats(max(a.frames_read, b.frames_read), a.frames_processed + b.frames_processed, a.detections + b.detections,
                   a.reid_crops + b.reid_crops, a.tracks + b.tracks, a.seconds + b.seconds,
-                  a.frames_detected + b.frames_detected, b.decoder or a.decoder)
+                  a.frames_detected + b.frames_detected, b.decoder or a.decoder, a.whole_photos + b.whole_photos,
+                  max(a.time_drift_s, b.time_drift_s))
     return replace(second, frames=frames, sightings=merge_sightings(first.sightings, second.sightings, gap_s(first, settings)),
                    stats=stats, error=second.error or first.error)
 
