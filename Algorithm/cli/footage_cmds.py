@@ -14,6 +14,7 @@ import math
 import sys
 from pathlib import Path
 
+from Algorithm import rules
 from Algorithm.cli import args as A
 from Algorithm.rules import CATEGORIES
 
@@ -228,6 +229,10 @@ def _note_unsearched(eng, categories) -> None:
               f"--category {cat}`", file=sys.stderr)
 
 
+def _time_caution(info) -> str:
+    return rules.time_caution(info.time_drift_s or 0.0, info.fps or 0.0)
+
+
 def _library(args) -> int:
     eng = _engine(args, existing=True)
     try:
@@ -236,11 +241,13 @@ def _library(args) -> int:
             if args.json:
                 print(json.dumps([{"path": r.info.path, "status": r.status, "reason": r.reason, "camera": r.info.camera,
                                    "tracks": r.info.n_tracks, "duration_s": r.info.duration_s,
-                                   "indexed_at": r.info.indexed_at, "settings": json.loads(r.info.settings)}
+                                   "indexed_at": r.info.indexed_at, "settings": json.loads(r.info.settings),
+                                   "time_caution": _time_caution(r.info)}
                                   for r in rows], ensure_ascii=False, indent=1))
             for r in rows if not args.json else []:
                 why = f" ({r.reason})" if r.reason else ""
-                print(f"{r.status:8} {r.info.n_tracks:5} tracks  [{r.info.camera}] {r.info.path}{why}")
+                note = f"\n         note: {_time_caution(r.info)}" if _time_caution(r.info) else ""
+                print(f"{r.status:8} {r.info.n_tracks:5} tracks  [{r.info.camera}] {r.info.path}{why}{note}")
             if not rows and not args.json:
                 print(f"the library is empty ({eng.footage_path}): index footage with `python -m Algorithm index PATH`")
             return 0
