@@ -198,18 +198,19 @@ class LibraryPage(QWidget):
             self.summary.setText(f"The library cannot be read: {e}")
         self.table.setRowCount(len(self._sources))
         titles = self.engine.model_titles()
+        approx = self._time_cautions()
         for row, src in enumerate(self._sources):
             info = src.info
             names = sorted(set(json.loads(info.settings or "{}").get("models", {}).values()))
             values = [info.path, info.camera, STATUS_WORDS.get(src.status, src.status), str(info.n_tracks),
                       fmt_duration(info.duration_s) if info.duration_s else ("photo" if info.kind == "image" else ""),
                       ", ".join(titles.get(n, n) for n in names), fmt_date(info.indexed_at)]
-            caution = rules.time_caution(info.time_drift_s or 0.0, info.fps or 0.0)
+            caution = approx.get(info.path, "")
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col == COLUMNS.index("Duration") and caution and text:
                     item.setText("\u2248 " + text)
-                    item.setToolTip(caution[:1].upper() + caution[1:] + ".")
+                    item.setToolTip(caution)
                 if col == 0:
                     item.setText(Path(info.path).name)
                     item.setToolTip(info.path)
@@ -423,11 +424,14 @@ class LibraryPage(QWidget):
         self.grid.clear()
         stops: list[tuple[Journey, JourneyStop]] = [(j, s) for j in journeys for s in j.stops]
         stops.sort(key=lambda js: (js[1].source, js[1].start_time))  # grouped by file, then time
+        approx = self._time_cautions()
         for j, s in stops:
             caution = f"\nCaution: {s.caution}" if s.caution else ""
-            self._card(s.thumbnail, f"{j.label}\n{Path(s.source).name}\n{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}",
-                       f"{j.label} in {s.source}\ncamera {s.camera}\n{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}, "
-                       f"best view at {fmt_time(s.best_time)} (distance {fmt_distance(s.distance)}){caution}\n"
+            about, note = ("\u2248 ", f"\n{approx[s.source]}") if s.source in approx else ("", "")
+            when = f"{about}{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}"
+            self._card(s.thumbnail, f"{j.label}\n{Path(s.source).name}\n{when}",
+                       f"{j.label} in {s.source}\ncamera {s.camera}\n{when}, "
+                       f"best view at {fmt_time(s.best_time)} (distance {fmt_distance(s.distance)}){caution}{note}\n"
                        "double-click to open",
                        (s.source, int(s.best_frame), float(s.best_time), s.track_id),
                        QColor(STATUS_COLORS["changed"]) if s.caution else None)
@@ -449,16 +453,27 @@ class LibraryPage(QWidget):
         self._show_journey(0)
         self._update_buttons()
 
+    def _time_cautions(self) -> dict[str, str]:
+        """Indexed files whose times are approximate (a variable frame rate) -> what to say, as a sentence."""
+        out = {}
+        for src in self._sources:
+            caution = rules.time_caution(src.info.time_drift_s or 0.0, src.info.fps or 0.0)
+            if caution:
+                out[src.info.path] = caution[:1].upper() + caution[1:] + "."
+        return out
+
     def _show_journey(self, index: int) -> None:
         self.journey.set_journey(self._journeys[index] if 0 <= index < len(self._journeys) else None)
 
     def _show_similar(self, rows: list[SimilarTrack]) -> None:
         self.grid.clear()
+        approx = self._time_cautions()
         for r in rows:
             t = r.track
-            self._card(t.thumbnail, f"d {fmt_distance(r.distance)}\n{Path(t.source_path).name}\n{fmt_time(t.start_s)}",
-                       f"track {t.id} in {t.source_path}\ncamera {t.camera}\n{fmt_time(t.start_s)}\u2013{fmt_time(t.end_s)} "
-                       f"(distance {fmt_distance(r.distance)})\ndouble-click to open",
+            about, note = ("\u2248 ", f"\n{approx[t.source_path]}") if t.source_path in approx else ("", "")
+            self._card(t.thumbnail, f"d {fmt_distance(r.distance)}\n{Path(t.source_path).name}\n{about}{fmt_time(t.start_s)}",
+                       f"track {t.id} in {t.source_path}\ncamera {t.camera}\n{about}{fmt_time(t.start_s)}\u2013"
+                       f"{fmt_time(t.end_s)} (distance {fmt_distance(r.distance)}){note}\ndouble-click to open",
                        (t.source_path, int(t.best_frame), float(t.start_s), t.id))
         self.status.setText(f"{len(rows)} most similar track(s), closest first" if rows else "No similar track")
         self.tabs.setCurrentIndex(0)
