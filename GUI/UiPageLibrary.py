@@ -51,7 +51,7 @@ from Algorithm.outer_api import (
 )
 from GUI.box_chooser import BoxChooser
 from GUI.journey_view import JourneyView
-from GUI.widgets import confirm, fmt_date, fmt_distance, fmt_duration, fmt_time, hint_label, jpeg_pixmap, show_error
+from GUI.widgets import as_sentence, confirm, fmt_date, fmt_distance, fmt_duration, fmt_time, hint_label, jpeg_pixmap, show_error
 from GUI.workers import Worker, WorkerPool
 
 THUMB_H, CARD_W = 120, 150
@@ -459,7 +459,7 @@ class LibraryPage(QWidget):
         for src in self._sources:
             caution = rules.time_caution(src.info.time_drift_s or 0.0, src.info.fps or 0.0)
             if caution:
-                out[src.info.path] = caution[:1].upper() + caution[1:] + "."
+                out[src.info.path] = as_sentence(caution)
         return out
 
     def _show_journey(self, index: int) -> None:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from Algorithm.outer_api import FileResult, FrameBoxes, Segment, read_image, source_problem
 from GUI.playback import Ended, PlayState, Shown, decode, draw
 from GUI.timeline import Timeline
-from GUI.widgets import ImageView, fmt_time
+from GUI.widgets import ImageView, as_sentence, fmt_time
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 8.0)
@@ -184,7 +184,7 @@ class ReviewPlayer(QWidget):
         self.frame_count = result.frame_count or result.stats.frames_read
         caution = result.time_caution
         self.approx = "\u2248 " if caution else ""
-        self.time_label.setToolTip(caution[:1].upper() + caution[1:] + "." if caution else "")
+        self.time_label.setToolTip(as_sentence(caution))
         self.timeline.show()
         self.transport.show()
         self.timeline.set_results(result.sightings, self.frame_count, self.fps, result.stats.frames_read)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from Algorithm.outer_api import Sighting, read_image, video_frames
-from GUI.widgets import fmt_distance, fmt_time, qcolor
+from GUI.widgets import as_sentence, fmt_distance, fmt_time, qcolor
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 THUMB = QSize(32, 48)  # a standing person's proportions; a vehicle's view is fitted inside
@@ -276,7 +276,7 @@ class SightingsTree(QTreeWidget):
                 tip = r.describe() + frames + ("\nConfirmed by you." if confirmed else "")
                 if r.path in self._time_cautions:
                     caution = self._time_cautions[r.path]
-                    tip += f"\n{caution[:1].upper()}{caution[1:]}."
+                    tip += "\n" + as_sentence(caution)
                 for col in range(3):
                     child.setToolTip(col, tip)
                 if r.view_key in self._thumbs:

@@ -38,6 +38,11 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def as_sentence(clause: str) -> str:
+    """An engine's lower-case clause ("times are approximate ...") as a sentence for a tooltip; "" stays ""."""
+    return f"{clause[:1].upper()}{clause[1:]}." if clause else ""
+
+
 def fmt_time(seconds: float) -> str:
     """1:02:03.4, 2:03.4 or 0:03.4."""
     seconds = max(0.0, float(seconds))
