@@ -463,7 +463,8 @@ class LibraryPage(QWidget):
         return out
 
     def _show_journey(self, index: int) -> None:
-        self.journey.set_journey(self._journeys[index] if 0 <= index < len(self._journeys) else None)
+        self.journey.set_journey(self._journeys[index] if 0 <= index < len(self._journeys) else None,
+                                 self._time_cautions())
 
     def _show_similar(self, rows: list[SimilarTrack]) -> None:
         self.grid.clear()

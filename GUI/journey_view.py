@@ -32,13 +32,15 @@ class _Lanes(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.journey: Journey | None = None
+        self.time_cautions: dict[str, str] = {}  # source -> why its times are approximate (a variable frame rate)
         self._cards: list[tuple[QRectF, JourneyStop]] = []
         self._pixmaps: dict[int, object] = {}
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
 
-    def set_journey(self, journey: Journey | None) -> None:
+    def set_journey(self, journey: Journey | None, time_cautions: dict[str, str] | None = None) -> None:
         self.journey = journey
+        self.time_cautions = dict(time_cautions or {})
         self._pixmaps = {}
         self._layout()
         self.updateGeometry()
@@ -102,11 +104,16 @@ class _Lanes(QWidget):
             p.setPen(pal.color(QPalette.ColorRole.Text))
             room = CARD_W + GAP_X - 4
             name = p.fontMetrics().elidedText(f"{i + 1}. {Path(stop.source).name}", Qt.TextElideMode.ElideMiddle, room)
-            text = f"{name}\n{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"
-            if stop.clock_from == "file name":  # a recording time to trust (a file time may be a copy's)
-                text = f"{name}\n{time.strftime('%H:%M:%S', time.localtime(stop.clock))} \u00b7 {fmt_time(stop.start_time)}"
+            text = f"{name}\n{self.when(stop)}"
             p.drawText(QRectF(r.left() - GAP_X / 2 + 2, r.top() + THUMB_H + 2, room, TEXT_H),
                        Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
+
+    def when(self, stop: JourneyStop) -> str:
+        """The time under a stop's thumbnail; "\u2248" before it when its file's times are approximate."""
+        about = "\u2248 " if stop.source in self.time_cautions else ""
+        if stop.clock_from == "file name":  # a recording time to trust (a file time may be a copy's)
+            return f"{about}{time.strftime('%H:%M:%S', time.localtime(stop.clock))} \u00b7 {fmt_time(stop.start_time)}"
+        return f"{about}{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"
 
     def _stop_at(self, pos) -> JourneyStop | None:
         for r, stop in self._cards:
@@ -117,8 +124,9 @@ class _Lanes(QWidget):
     def mouseMoveEvent(self, ev) -> None:
         stop = self._stop_at(ev.position())
         self.setCursor(Qt.CursorShape.PointingHandCursor if stop else Qt.CursorShape.ArrowCursor)
+        note = f"\n{self.time_cautions[stop.source]}" if stop and stop.source in self.time_cautions else ""
         self.setToolTip(f"{stop.source}\ncamera {stop.camera}\n{_began(stop)}\nbest view at {fmt_time(stop.best_time)} "
-                        f"(distance {fmt_distance(stop.distance)})\nclick to open this moment" if stop else "")
+                        f"(distance {fmt_distance(stop.distance)}){note}\nclick to open this moment" if stop else "")
 
     def mousePressEvent(self, ev) -> None:
         stop = self._stop_at(ev.position())
@@ -138,8 +146,9 @@ class JourneyView(QScrollArea):
         self.setWidget(self.lanes)
         self.setWidgetResizable(True)
 
-    def set_journey(self, journey: Journey | None) -> None:
-        self.lanes.set_journey(journey)
+    def set_journey(self, journey: Journey | None, time_cautions: dict[str, str] | None = None) -> None:
+        """`time_cautions`: source -> why its times are approximate (shown with "\u2248")."""
+        self.lanes.set_journey(journey, time_cautions)
 
     def journey(self) -> Journey | None:
         return self.lanes.journey

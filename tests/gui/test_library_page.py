@@ -288,3 +288,16 @@ def test_a_variable_frame_rate_file_shows_its_duration_as_approximate(qtbot, gui
     assert rows["recorder.mp4"].text().startswith("\u2248 ")
     assert "frame rate varies" in rows["recorder.mp4"].toolTip()
     assert not rows[PED_VIDEO.name].text().startswith("\u2248") and rows[PED_VIDEO.name].toolTip() == ""
+    eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")  # she walks through the recorder's file
+    page.refresh()
+    page.query.setCurrentIndex(page.query.findText("grey-cardigan"))
+    page.find()
+    qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
+    card = page.grid.item(0)
+    assert card.text().startswith("grey-cardigan\nrecorder.mp4\n\u2248 "), card.text()
+    assert "frame rate varies" in card.toolTip()
+    (stop,) = page.journey.journey().stops
+    assert page.journey.lanes.when(stop).startswith("\u2248 ")  # the journey's lane says it too
+    page._show_similar(eng.find_similar(image=video_frame(PED_VIDEO, 120)))  # "similar" cards, as a click shows them
+    similar = page.grid.item(0)
+    assert similar.text().split("\n")[1:] == ["recorder.mp4", "\u2248 0:00.0"] and "frame rate varies" in similar.toolTip()
