@@ -60,13 +60,8 @@ def test_the_case_report_says_the_times_are_approximate(vfr, tmp_path):
     html = (case / "report.html").read_text(encoding="utf-8")
     assert "times are approximate (off by up to 5.4 s)" in html
     # the clip plays at the source's own pace: frames 0.1 s apart, then 0.5 s apart (not all 1 / 3.57 s)
-    import av
-
     (clip,) = (case / "clips").glob("*.mp4")
-    with av.open(str(clip)) as box:
-        times = sorted(float(f.pts * f.time_base) for f in box.decode(video=0))
-    gaps = {round(b - a, 2) for a, b in zip(times, times[1:])}
-    assert gaps == {0.1, 0.5}, gaps
+    assert _frame_gaps(clip)[1] == {0.1, 0.5}
 
 
 def test_the_footage_index_keeps_the_caution_for_find(vfr, tmp_path):
@@ -99,3 +94,21 @@ def test_a_stopped_and_resumed_run_keeps_the_caution(vfr):
     (res,) = final.files
     assert not res.stopped and res.stats.frames_processed == 60
     assert res.time_caution.startswith("times are approximate (off by up to 5.4 s)")
+
+
+def _frame_gaps(path) -> tuple[int, set[float]]:
+    import av
+
+    with av.open(str(path)) as box:
+        times = sorted(float(f.pts * f.time_base) for f in box.decode(video=0))
+    return len(times), {round(b - a, 2) for a, b in zip(times, times[1:])}
+
+
+def test_an_annotated_mp4_keeps_the_sources_timing(vfr, tmp_path):
+    from Algorithm.outer_api import export_annotated_video
+
+    _, _, report = vfr
+    res = report.files[0]
+    assert _frame_gaps(export_annotated_video(res, tmp_path / "annotated.mp4")) == (60, {0.1, 0.5})
+    avi = export_annotated_video(res, tmp_path / "annotated.avi")  # AVI has one rate: the average, as before
+    assert _frame_gaps(avi)[0] == 60

@@ -10,6 +10,7 @@ from Algorithm.errors import InputError
 from Algorithm.media import VideoReader, source_problem
 from Algorithm.sinks.atomic import atomic_file
 from Algorithm.sinks.draw import FrameBoxes, draw_boxes
+from Algorithm.sinks.h264 import H264Writer
 from Algorithm.types import FileResult
 
 
@@ -39,20 +40,27 @@ def write_annotated_video(
     dest = Path(dest)
     shown = FrameBoxes(result, sample_ft)
     # the encoder picks its container by the extension: the temporary file keeps it
+    # a variable frame rate (FileResult.time_caution): an MP4 keeps the source's own timing, as evidence clips do
+    timed = bool(result.time_caution) and dest.suffix.lower() in (".mp4", ".m4v")
     with VideoReader(result.path) as video, atomic_file(dest, dest.stem + ".part" + dest.suffix) as tmp:
         info = video.info
         last = result.stats.frames_read or info.frame_count or 0
-        writer = cv2.VideoWriter(str(tmp), _fourcc(dest), info.fps, (info.width, info.height))
-        if not writer.isOpened():
-            raise InputError(f"Cannot write a video to {dest} (no encoder for {dest.suffix}; try .mp4 or .avi)")
+        if timed:
+            timed_writer = H264Writer(tmp, info.fps, info.width, info.height, timed=True)
+            write, release = (lambda img: timed_writer.write(img, video.frame_time_s)), timed_writer.close
+        else:
+            writer = cv2.VideoWriter(str(tmp), _fourcc(dest), info.fps, (info.width, info.height))
+            if not writer.isOpened():
+                raise InputError(f"Cannot write a video to {dest} (no encoder for {dest.suffix}; try .mp4 or .avi)")
+            write, release = writer.write, writer.release
         try:
             for idx, frame in video.frames(stop=last or None):
                 if cancel and cancel():
                     raise InputError("Export cancelled")
                 boxes = shown(idx)
-                writer.write(draw_boxes(frame, boxes, unmatched=False, copy=False) if boxes else frame)
+                write(draw_boxes(frame, boxes, unmatched=False, copy=False) if boxes else frame)
                 if on_progress:
                     on_progress(idx + 1, last)
         finally:
-            writer.release()
+            release()
     return dest
