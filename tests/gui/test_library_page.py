@@ -290,7 +290,8 @@ def test_a_variable_frame_rate_file_shows_its_duration_as_approximate(qtbot, gui
     assert not rows[PED_VIDEO.name].text().startswith("\u2248") and rows[PED_VIDEO.name].toolTip() == ""
     eng.register(video_frame(PED_VIDEO, 120), "grey-cardigan")  # she walks through the recorder's file
     page.refresh()
-    page.query.setCurrentIndex(page.query.findText("grey-cardigan"))
+    page.query.setCurrentIndex(page.query.findText("grey-cardigan (person)"))
+    assert page.query.currentData() is not None
     page.find()
     qtbot.waitUntil(lambda: page.grid.count() > 0, timeout=60_000)
     card = page.grid.item(0)
