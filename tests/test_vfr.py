@@ -73,6 +73,13 @@ def test_the_footage_index_keeps_the_caution_for_find(vfr, tmp_path):
         (found,) = eng.find().files  # no decoding: from the index
         assert [s.label for s in found.sightings] == ["grey-cardigan"]
         assert found.time_caution.startswith("times are approximate (off by up to 5.4 s)")
+        listed = subprocess.run([sys.executable, "-m", "Algorithm", "library", "list", "--gallery", str(eng.gallery_path)],
+                                cwd=ROOT, capture_output=True, text=True, encoding="utf-8")
+        assert listed.returncode == 0, listed.stderr
+        assert "note: times are approximate (off by up to 5.4 s)" in listed.stdout
+        listed = subprocess.run([sys.executable, "-m", "Algorithm", "library", "list", "--json", "--gallery",
+                                 str(eng.gallery_path)], cwd=ROOT, capture_output=True, text=True, encoding="utf-8")
+        assert json.loads(listed.stdout)[0]["time_caution"] == found.time_caution
     finally:
         eng.close()
 
