@@ -51,7 +51,18 @@ from Algorithm.outer_api import (
 )
 from GUI.box_chooser import BoxChooser
 from GUI.journey_view import JourneyView
-from GUI.widgets import as_sentence, confirm, fmt_date, fmt_distance, fmt_duration, fmt_time, hint_label, jpeg_pixmap, show_error
+from GUI.widgets import (
+    APPROX,
+    as_sentence,
+    confirm,
+    fmt_date,
+    fmt_distance,
+    fmt_duration,
+    fmt_time,
+    hint_label,
+    jpeg_pixmap,
+    show_error,
+)
 from GUI.workers import Worker, WorkerPool
 
 THUMB_H, CARD_W = 120, 150
@@ -209,7 +220,7 @@ class LibraryPage(QWidget):
             for col, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 if col == COLUMNS.index("Duration") and caution and text:
-                    item.setText("\u2248 " + text)
+                    item.setText(APPROX + text)
                     item.setToolTip(caution)
                 if col == 0:
                     item.setText(Path(info.path).name)
@@ -427,7 +438,7 @@ class LibraryPage(QWidget):
         approx = self._time_cautions()
         for j, s in stops:
             caution = f"\nCaution: {s.caution}" if s.caution else ""
-            about, note = ("\u2248 ", f"\n{approx[s.source]}") if s.source in approx else ("", "")
+            about, note = (APPROX, f"\n{approx[s.source]}") if s.source in approx else ("", "")
             when = f"{about}{fmt_time(s.start_time)}\u2013{fmt_time(s.end_time)}"
             self._card(s.thumbnail, f"{j.label}\n{Path(s.source).name}\n{when}",
                        f"{j.label} in {s.source}\ncamera {s.camera}\n{when}, "
@@ -455,12 +466,7 @@ class LibraryPage(QWidget):
 
     def _time_cautions(self) -> dict[str, str]:
         """Indexed files whose times are approximate (a variable frame rate) -> what to say, as a sentence."""
-        out = {}
-        for src in self._sources:
-            caution = rules.time_caution(src.info.time_drift_s or 0.0, src.info.fps or 0.0)
-            if caution:
-                out[src.info.path] = as_sentence(caution)
-        return out
+        return {src.info.path: as_sentence(src.info.time_caution) for src in self._sources if src.info.time_caution}
 
     def _show_journey(self, index: int) -> None:
         self.journey.set_journey(self._journeys[index] if 0 <= index < len(self._journeys) else None,
@@ -471,7 +477,7 @@ class LibraryPage(QWidget):
         approx = self._time_cautions()
         for r in rows:
             t = r.track
-            about, note = ("\u2248 ", f"\n{approx[t.source_path]}") if t.source_path in approx else ("", "")
+            about, note = (APPROX, f"\n{approx[t.source_path]}") if t.source_path in approx else ("", "")
             self._card(t.thumbnail, f"d {fmt_distance(r.distance)}\n{Path(t.source_path).name}\n{about}{fmt_time(t.start_s)}",
                        f"track {t.id} in {t.source_path}\ncamera {t.camera}\n{about}{fmt_time(t.start_s)}\u2013"
                        f"{fmt_time(t.end_s)} (distance {fmt_distance(r.distance)}){note}\ndouble-click to open",

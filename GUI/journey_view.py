@@ -11,7 +11,7 @@ from PySide6.QtGui import QPainter, QPalette, QPen
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
 
 from Algorithm.outer_api import Journey, JourneyStop, clock_text
-from GUI.widgets import fmt_distance, fmt_time, jpeg_pixmap, qcolor
+from GUI.widgets import APPROX, fmt_distance, fmt_time, jpeg_pixmap, qcolor
 
 LANE_LABEL_W = 120
 CARD_W, THUMB_H, TEXT_H = 120, 84, 32
@@ -110,7 +110,7 @@ class _Lanes(QWidget):
 
     def when(self, stop: JourneyStop) -> str:
         """The time under a stop's thumbnail; "\u2248" before it when its file's times are approximate."""
-        about = "\u2248 " if stop.source in self.time_cautions else ""
+        about = APPROX if stop.source in self.time_cautions else ""
         if stop.clock_from == "file name":  # a recording time to trust (a file time may be a copy's)
             return f"{about}{time.strftime('%H:%M:%S', time.localtime(stop.clock))} \u00b7 {fmt_time(stop.start_time)}"
         return f"{about}{fmt_time(stop.start_time)}\u2013{fmt_time(stop.end_time)}"

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from Algorithm.outer_api import FileResult, FrameBoxes, Segment, read_image, source_problem
 from GUI.playback import Ended, PlayState, Shown, decode, draw
 from GUI.timeline import Timeline
-from GUI.widgets import ImageView, as_sentence, fmt_time
+from GUI.widgets import APPROX, ImageView, as_sentence, fmt_time
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 SPEEDS = (0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 8.0)
@@ -65,7 +65,7 @@ class ReviewPlayer(QWidget):
         self.sample_ft = 1
         self.fps = 25.0
         self.frame_count = 0
-        self.approx = ""  # "\u2248 " before the time shown when the video's times are approximate (time_caution)
+        self.approx = ""  # APPROX before the time shown when the video's times are approximate (time_caution)
         self.position = -1  # the frame on screen
         self.shown_bgr: np.ndarray | None = None  # that frame as drawn (tests compare it)
         self.problem: str | None = None  # why the loaded result's file cannot be shown (gone or replaced)
@@ -97,7 +97,7 @@ class ReviewPlayer(QWidget):
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("0:00.0 / 0:00.0")
-        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance("\u2248 0:00:00.0 / 0:00:00.0"))
+        self.time_label.setMinimumWidth(self.time_label.fontMetrics().horizontalAdvance(APPROX + "0:00:00.0 / 0:00:00.0"))
         self.speed_box = QComboBox()
         self.speed_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for s in SPEEDS:
@@ -183,7 +183,7 @@ class ReviewPlayer(QWidget):
         self.fps = result.fps if result.fps > 0 else 25.0
         self.frame_count = result.frame_count or result.stats.frames_read
         caution = result.time_caution
-        self.approx = "\u2248 " if caution else ""
+        self.approx = APPROX if caution else ""
         self.time_label.setToolTip(as_sentence(caution))
         self.timeline.show()
         self.transport.show()

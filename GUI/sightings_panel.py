@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from Algorithm.outer_api import Sighting, read_image, video_frames
-from GUI.widgets import as_sentence, fmt_distance, fmt_time, qcolor
+from GUI.widgets import APPROX, as_sentence, fmt_distance, fmt_time, qcolor
 from GUI.workers import Worker, WorkerPool, bgr_to_qimage
 
 THUMB = QSize(32, 48)  # a standing person's proportions; a vehicle's view is fitted inside
@@ -267,7 +267,7 @@ class SightingsTree(QTreeWidget):
                 else:
                     when = f"{fmt_time(r.start_time)}\u2013{fmt_time(r.end_time)}"
                     if r.path in self._time_cautions:
-                        when = "\u2248 " + when
+                        when = APPROX + when
                     title = name if multi else ""  # the thumbnail and the time say which; the frames are in the tip
                 confirmed = r.key in self._confirmed
                 child = QTreeWidgetItem([CHECK + title if confirmed else title, when, fmt_distance(r.best_distance)])
@@ -275,8 +275,7 @@ class SightingsTree(QTreeWidget):
                 frames = f"\nFrames {r.start_frame}\u2013{r.end_frame}." if r.kind != "image" else ""
                 tip = r.describe() + frames + ("\nConfirmed by you." if confirmed else "")
                 if r.path in self._time_cautions:
-                    caution = self._time_cautions[r.path]
-                    tip += "\n" + as_sentence(caution)
+                    tip += "\n" + as_sentence(self._time_cautions[r.path])
                 for col in range(3):
                     child.setToolTip(col, tip)
                 if r.view_key in self._thumbs:

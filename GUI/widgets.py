@@ -38,6 +38,9 @@ def confirm(parent: QWidget | None, title: str, text: str) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+APPROX = "\u2248 "  # before a time that is approximate (a video with a variable frame rate: FileResult.time_caution)
+
+
 def as_sentence(clause: str) -> str:
     """An engine's lower-case clause ("times are approximate ...") as a sentence for a tooltip; "" stays ""."""
     return f"{clause[:1].upper()}{clause[1:]}." if clause else ""

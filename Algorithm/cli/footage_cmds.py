@@ -14,7 +14,6 @@ import math
 import sys
 from pathlib import Path
 
-from Algorithm import rules
 from Algorithm.cli import args as A
 from Algorithm.rules import CATEGORIES
 
@@ -229,10 +228,6 @@ def _note_unsearched(eng, categories) -> None:
               f"--category {cat}`", file=sys.stderr)
 
 
-def _time_caution(info) -> str:
-    return rules.time_caution(info.time_drift_s or 0.0, info.fps or 0.0)
-
-
 def _library(args) -> int:
     eng = _engine(args, existing=True)
     try:
@@ -242,11 +237,11 @@ def _library(args) -> int:
                 print(json.dumps([{"path": r.info.path, "status": r.status, "reason": r.reason, "camera": r.info.camera,
                                    "tracks": r.info.n_tracks, "duration_s": r.info.duration_s,
                                    "indexed_at": r.info.indexed_at, "settings": json.loads(r.info.settings),
-                                   "time_caution": _time_caution(r.info)}
+                                   "time_caution": r.info.time_caution}
                                   for r in rows], ensure_ascii=False, indent=1))
             for r in rows if not args.json else []:
                 why = f" ({r.reason})" if r.reason else ""
-                note = f"\n         note: {_time_caution(r.info)}" if _time_caution(r.info) else ""
+                note = f"\n         note: {r.info.time_caution}" if r.info.time_caution else ""
                 print(f"{r.status:8} {r.info.n_tracks:5} tracks  [{r.info.camera}] {r.info.path}{why}{note}")
             if not rows and not args.json:
                 print(f"the library is empty ({eng.footage_path}): index footage with `python -m Algorithm index PATH`")

@@ -43,6 +43,7 @@ import numpy as np
 
 from Algorithm.errors import GalleryError, ModelError
 from Algorithm.media import fingerprint
+from Algorithm.rules import time_caution
 from Algorithm.storage.sqlite_store import SqliteStore, stack_vectors
 from Algorithm.storage.vector_index import search_few
 
@@ -208,6 +209,11 @@ class SourceInfo:
     height: int | None = None
     settings: str = "{}"  # JSON: what the source was processed with (sampleFt, categories, models, ...)
     time_drift_s: float | None = None  # Stats.time_drift_s of the run (None: stored before it was measured)
+
+    @property
+    def time_caution(self) -> str:
+        """What to say of this file's times (a variable frame rate; rules.time_caution); empty: nothing."""
+        return time_caution(self.time_drift_s or 0.0, self.fps or 0.0)
 
 
 @dataclass(frozen=True)
